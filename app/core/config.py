@@ -1,0 +1,85 @@
+"""Settings, read once from the environment (and an optional `.env` file)."""
+
+import logging
+import secrets
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+logger = logging.getLogger("app.config")
+
+WEAK_SECRETS = {"", "change-me", "changeme", "secret", "dev", "development"}
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///./var/tracker.db"
+    secret_key: SecretStr | None = None
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    youth_min_age: int = Field(default=18, ge=0)
+    youth_max_age: int = Field(default=35, ge=0)
+    follow_up_cadence_days: int = Field(default=90, ge=1)
+    session_gap_days: int = Field(default=60, ge=1)
+    timezone: str = "Africa/Casablanca"
+    max_loan_principal: Decimal = Decimal("150000.00")
+    login_max_failures: int = Field(default=5, ge=1)
+    login_address_max_failures: int = Field(default=20, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def known_timezone(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @model_validator(mode="after")
+    def secret_for_environment(self) -> "Settings":
+        if self.youth_min_age > self.youth_max_age:
+            raise ValueError("YOUTH_MIN_AGE must not exceed YOUTH_MAX_AGE")
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if self.environment == "production":
+            if key.lower() in WEAK_SECRETS or len(key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters "
+                    "in production (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+        elif not key:
+            self.secret_key = SecretStr(secrets.token_urlsafe(48))
+            logger.warning(
+                "SECRET_KEY is not set: generated a temporary one for this development process; "
+                "tokens will not survive a restart."
+            )
+        return self
+
+    @property
+    def signing_key(self) -> str:
+        assert self.secret_key is not None
+        return self.secret_key.get_secret_value()
+
+    def today(self) -> date:
+        """Today's date in the configured time zone."""
+        return datetime.now(ZoneInfo(self.timezone)).date()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,180 @@
+"""Typed domain errors and their rendering as RFC 9457 problem+json."""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("app.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class DomainError(Exception):
+    status = 400
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[tuple[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = [FieldError(field=f, message=m) for f, m in errors] if errors else None
+        self.headers = headers
+
+
+class Unauthorized(DomainError):
+    status = 401
+    title = "Not authenticated"
+
+    def __init__(self, detail: str = "A valid bearer token is required.") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class PreconditionFailed(DomainError):
+    status = 412
+    title = "Precondition failed"
+
+
+class RuleViolation(DomainError):
+    """Input that is well-formed but breaks a business rule; names the field."""
+
+    status = 422
+    title = "Validation failed"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, errors=[(field, message)])
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "Too many requests"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = Problem(title=title, status=status, detail=detail, errors=errors)
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+def field_name(location: Sequence[Any]) -> str:
+    parts = [str(part) for part in location]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def handle_domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(exc.status, exc.title, exc.detail, exc.errors, exc.headers)
+
+
+async def handle_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = list(exc.errors())
+    if any(item.get("type") == "json_invalid" for item in details):
+        return problem_response(400, "Malformed JSON", "The request body is not valid JSON.")
+    errors = []
+    for item in details:
+        message = str(item.get("msg", "invalid value"))
+        errors.append(FieldError(field=field_name(item.get("loc", ())), message=message))
+    summary = "; ".join(f"{e.field}: {e.message}" for e in errors[:5])
+    return problem_response(422, "Validation failed", summary, errors)
+
+
+async def handle_http_exception(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers) if exc.headers else None
+    title = {
+        400: "Bad request",
+        401: "Not authenticated",
+        404: "Not found",
+        405: "Method not allowed",
+        413: "Request body too large",
+        415: "Unsupported media type",
+    }.get(exc.status_code, "Error")
+    return problem_response(exc.status_code, title, str(exc.detail), headers=headers)
+
+
+async def handle_integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    logger.info("integrity conflict: %s", type(exc).__name__)
+    return problem_response(409, "Conflict", "The change conflicts with existing records.")
+
+
+async def handle_stale_data(_request: Request, _exc: Exception) -> JSONResponse:
+    return problem_response(
+        412, "Precondition failed", "The resource was changed by someone else; reload it."
+    )
+
+
+async def handle_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    logger.error("database unavailable: %s", type(exc).__name__)
+    return problem_response(503, "Service unavailable", "The database is unavailable; retry.")
+
+
+async def handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unexpected error", exc_info=exc)
+    return problem_response(500, "Internal server error", "An unexpected error occurred.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, handle_domain_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(IntegrityError, handle_integrity_error)
+    app.add_exception_handler(StaleDataError, handle_stale_data)
+    app.add_exception_handler(OperationalError, handle_unavailable)
+    app.add_exception_handler(PoolTimeoutError, handle_unavailable)
+    app.add_exception_handler(Exception, handle_unexpected)

@@ -1,0 +1,52 @@
+"""Liveness and readiness probes (no token needed)."""
+
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+router = APIRouter(tags=["operations"])
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Health(BaseModel):
+    status: str
+    detail: str | None = None
+
+
+def migration_heads() -> set[str]:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+@router.get("/health/live", response_model=Health, summary="The process is up")
+async def live() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Health,
+    summary="The database is reachable and migrated to head",
+    responses={503: {"model": Health, "description": "Database unreachable or not migrated."}},
+)
+async def ready(request: Request) -> JSONResponse:
+    engine: AsyncEngine = request.app.state.engine
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            current = {row[0] for row in rows}
+    except Exception:
+        return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)
+    if current != migration_heads():
+        return JSONResponse(
+            {"status": "unavailable", "detail": "database not migrated to head"}, 503
+        )
+    return JSONResponse({"status": "ok"})

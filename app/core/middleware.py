@@ -1,0 +1,83 @@
+"""ASGI guards that run before any route: body size and content type."""
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import PROBLEM_JSON
+
+BODY_METHODS = {"POST", "PUT", "PATCH"}
+FORM_PATHS = {"/api/v1/auth/token"}
+
+
+async def send_problem(send: Send, status: int, title: str, detail: str) -> None:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", PROBLEM_JSON.encode()), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+
+
+class BodyGuard:
+    """Refuses bodies over the limit (413) and non-JSON bodies on JSON endpoints (415)."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        length = headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+            await send_problem(
+                send,
+                413,
+                "Request body too large",
+                f"Bodies are limited to {self.max_body_bytes} bytes.",
+            )
+            return
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        has_body = length not in (None, "0") or "transfer-encoding" in headers
+        expects_json = scope["path"].startswith("/api/") and scope["path"] not in FORM_PATHS
+        if (
+            expects_json
+            and has_body
+            and not (content_type == "application/json" or content_type.endswith("+json"))
+        ):
+            await send_problem(
+                send, 415, "Unsupported media type", "Send the body as application/json."
+            )
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message: dict[str, Any] = dict(await receive())
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except BodyTooLarge:
+            await send_problem(
+                send,
+                413,
+                "Request body too large",
+                f"Bodies are limited to {self.max_body_bytes} bytes.",
+            )
+
+
+class BodyTooLarge(Exception):
+    pass

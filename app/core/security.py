@@ -1,0 +1,44 @@
+"""Password hashing (argon2 through pwdlib) and signed access tokens (PyJWT)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from starlette.concurrency import run_in_threadpool
+
+_hasher = PasswordHash.recommended()
+ALGORITHM = "HS256"
+MIN_PASSWORD_LENGTH = 10
+
+
+def hash_password_sync(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def hash_password(password: str) -> str:
+    """Argon2 is deliberately slow: run it off the event loop."""
+    return await run_in_threadpool(_hasher.hash, password)
+
+
+async def verify_password(password: str, password_hash: str) -> bool:
+    return bool(await run_in_threadpool(_hasher.verify, password, password_hash))
+
+
+def create_access_token(subject: int, secret: str, minutes: int) -> tuple[str, int]:
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": str(subject),
+        "iat": now,
+        "exp": now + timedelta(minutes=minutes),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM), minutes * 60
+
+
+def decode_access_token(token: str, secret: str) -> int | None:
+    """The user id in a valid, unexpired token; None for anything else."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp"]})
+        return int(claims["sub"])
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
+        return None

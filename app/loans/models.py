@@ -1,0 +1,174 @@
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, Timestamped, UTCDateTime, Versioned, utcnow
+
+MONEY = Numeric(14, 2)
+RATE = Numeric(5, 2)
+
+
+class Lender(Versioned, Base):
+    """A partner microcredit association."""
+
+    __tablename__ = "lenders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class LoanProduct(Versioned, Base):
+    __tablename__ = "loan_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    interest_method: Mapped[str] = mapped_column(String(20))
+    amortization: Mapped[str] = mapped_column(String(20))
+    annual_rate: Mapped[Decimal] = mapped_column(RATE)
+    repayment_frequency: Mapped[str] = mapped_column(String(10))
+    min_principal: Mapped[Decimal] = mapped_column(MONEY)
+    max_principal: Mapped[Decimal] = mapped_column(MONEY)
+    min_term: Mapped[int] = mapped_column(Integer)
+    max_term: Mapped[int] = mapped_column(Integer)
+    max_grace_periods: Mapped[int] = mapped_column(Integer, default=0)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Loan(Versioned, Base):
+    """A microloan. Besides its terms, the row carries summary figures of its current state
+    (`outstanding_principal`, `paid_*`, `oldest_unpaid_due_on`), updated in the same
+    transaction as every repayment, reversal and write-off, so that list filters and
+    as-of-today reports read one row per loan instead of its installments."""
+
+    __tablename__ = "loans"
+    __table_args__ = (
+        Index("ix_loans_centre_status", "centre_id", "status"),
+        Index("ix_loans_holder_id", "holder_id"),
+        Index("ix_loans_enterprise_id", "enterprise_id"),
+        Index("ix_loans_product_id", "product_id"),
+        Index("ix_loans_lender_id", "lender_id"),
+        Index("ix_loans_status_oldest_unpaid", "status", "oldest_unpaid_due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id"))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"))
+    enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("loan_products.id"))
+    lender_id: Mapped[int] = mapped_column(ForeignKey("lenders.id"))
+    principal: Mapped[Decimal] = mapped_column(MONEY)
+    annual_rate: Mapped[Decimal] = mapped_column(RATE)
+    term: Mapped[int] = mapped_column(Integer)
+    repayment_frequency: Mapped[str] = mapped_column(String(10))
+    interest_method: Mapped[str] = mapped_column(String(20))
+    amortization: Mapped[str] = mapped_column(String(20))
+    grace_periods: Mapped[int] = mapped_column(Integer, default=0)
+    purpose: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    applied_on: Mapped[date] = mapped_column(Date)
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    rejected_on: Mapped[date | None] = mapped_column(Date)
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    disbursed_on: Mapped[date | None] = mapped_column(Date)
+    first_due_on: Mapped[date | None] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    written_off_on: Mapped[date | None] = mapped_column(Date)
+    written_off_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    write_off_reason: Mapped[str | None] = mapped_column(Text)
+    outstanding_principal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    paid_principal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    paid_interest: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    oldest_unpaid_due_on: Mapped[date | None] = mapped_column(Date)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Installment(Base):
+    __tablename__ = "installments"
+    __table_args__ = (
+        UniqueConstraint("loan_id", "seq"),
+        Index("ix_installments_due_on", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    principal_due: Mapped[Decimal] = mapped_column(MONEY)
+    interest_due: Mapped[Decimal] = mapped_column(MONEY)
+    principal_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    interest_paid: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    paid_off_on: Mapped[date | None] = mapped_column(Date)
+
+
+class LoanTransaction(Base):
+    """Append-only: a transaction's amount, date and reference never change."""
+
+    __tablename__ = "loan_transactions"
+    __table_args__ = (
+        Index("ix_loan_transactions_loan_effective", "loan_id", "effective_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    effective_on: Mapped[date] = mapped_column(Date)
+    principal_portion: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    interest_portion: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
+    reference: Mapped[str | None] = mapped_column(String(100))
+    reversed: Mapped[bool] = mapped_column(Boolean, default=False)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("loan_transactions.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Allocation(Base):
+    """The part of one repayment that went to one installment, dated by the payment,
+    so that any figure as of a past date can be computed in SQL."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        Index("ix_allocations_loan_paid_on", "loan_id", "paid_on"),
+        Index("ix_allocations_installment_id", "installment_id"),
+        Index("ix_allocations_transaction_id", "transaction_id"),
+        Index("ix_allocations_paid_on", "paid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    transaction_id: Mapped[int] = mapped_column(ForeignKey("loan_transactions.id"))
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    principal: Mapped[Decimal] = mapped_column(MONEY)
+    interest: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class IdempotencyRecord(Timestamped, Base):
+    """The stored answer to a repayment sent with an `Idempotency-Key` (scoped to the loan)."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("loan_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,102 @@
+"""The ASGI application: `uvicorn app.main:app`."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.audit.router import router as audit_router
+from app.centres.router import router as centres_router
+from app.core.config import Settings, get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import install_error_handlers
+from app.core.health import router as health_router
+from app.core.middleware import BodyGuard
+from app.users.router import auth_router, users_router
+
+API_VERSION = "1.0.0"
+
+DESCRIPTION = """
+The system of record of a solidarity enterprise centre: the young project holders it
+supports, the very small enterprises they create, their microloans from partner
+microcredit associations, the advisers' coaching and the enterprises' follow-up visits,
+and the reports managers decide from.
+
+* Authenticate with `POST /api/v1/auth/token` (the **Authorize** button), then send
+  `Authorization: Bearer <token>`.
+* Amounts are MAD as strings with two decimals (`"12500.00"`); dates are `YYYY-MM-DD`.
+* Errors are `application/problem+json`; validation errors list `{field, message}`.
+* Lists return `{items, total, limit, offset}`; `limit` is 1 to 500.
+* Mutable resources carry `version` and an `ETag`; send `If-Match` on `PATCH`.
+"""
+
+TAGS = [
+    {"name": "auth", "description": "Log in and identify the caller."},
+    {"name": "users", "description": "Accounts and roles (admin only)."},
+    {"name": "centres", "description": "The centres that coach holders and follow loans."},
+    {"name": "holders", "description": "Young project holders supported by a centre."},
+    {"name": "enterprises", "description": "Very small enterprises (TPE) created by holders."},
+    {"name": "lenders", "description": "Partner microcredit associations and their products."},
+    {"name": "loans", "description": "Applications, schedules, repayments and arrears."},
+    {
+        "name": "coaching",
+        "description": "Advice, follow-up, evaluation, training, business relations.",
+    },
+    {
+        "name": "follow-ups",
+        "description": "Periodic visits of each enterprise; the adviser's worklist.",
+    },
+    {
+        "name": "reports",
+        "description": "Portfolio at risk, flows, coaching and impact (JSON, CSV, Excel).",
+    },
+    {"name": "audit", "description": "Who changed what and when."},
+    {"name": "operations", "description": "Health probes."},
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    engine = create_engine(settings.database_url, pool_pre_ping=True)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Microcredit and small-enterprise support tracker",
+        version=API_VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+
+    install_error_handlers(app)
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        centres_router,
+        audit_router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Location", "Content-Disposition", "Idempotent-Replayed"],
+        )
+    return app
+
+
+app = create_app()
