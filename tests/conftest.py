@@ -85,7 +85,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         environment="development",
         database_url=database_url,
-        secret_key="test-secret-key-that-is-long-enough-for-hs256",  # type: ignore[arg-type]
+        secret_key="test-secret-key-that-is-long-enough-for-hs256",
     )
 
 

@@ -1,6 +1,6 @@
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,7 +19,7 @@ class CentreKind(StrEnum):
     other = "other"
 
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "code": "CAS-01",
     "name": "Centre d'entreprises solidaires de Casablanca",
     "kind": "enterprise_centre",

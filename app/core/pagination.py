@@ -8,6 +8,7 @@ from fastapi import Depends, Query
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import RuleViolation
@@ -40,7 +41,7 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 def sorting(
-    allowed: Mapping[str, ColumnElement[Any]], default: str
+    allowed: Mapping[str, ColumnElement[Any] | InstrumentedAttribute[Any]], default: str
 ) -> Callable[..., list[ColumnElement[Any]]]:
     """A dependency that turns `sort=field` / `sort=-field` into ORDER BY clauses.
 

@@ -143,7 +143,7 @@ async def update_user(
     check_if_match(if_match, user.version)
     password = values.pop("password", None)
     role = Role(values.get("role", user.role))
-    centre_id = values["centre_id"] if "centre_id" in values else user.centre_id
+    centre_id = values.get("centre_id", user.centre_id)
     await check_centre_for_role(session, role, centre_id)
     if user.id == actor.id and (values.get("is_active") is False or role != Role.admin):
         raise Conflict("Admins cannot deactivate or demote themselves.")
