@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -153,6 +153,20 @@ async def handle_integrity_error(_request: Request, exc: Exception) -> JSONRespo
     return problem_response(409, "Conflict", "The change conflicts with existing records.")
 
 
+async def handle_out_of_range(_request: Request, _exc: Exception) -> JSONResponse:
+    # An id or number beyond what the database column holds (e.g. 2**63) names no record.
+    return problem_response(
+        422, "Validation failed", "A number in the request is out of the supported range."
+    )
+
+
+async def handle_driver_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if "out of" in str(exc.orig) and "range" in str(exc.orig):
+        return await handle_out_of_range(request, exc)
+    return await handle_unexpected(request, exc)
+
+
 async def handle_stale_data(_request: Request, _exc: Exception) -> JSONResponse:
     return problem_response(
         412, "Precondition failed", "The resource was changed by someone else; reload it."
@@ -175,6 +189,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(IntegrityError, handle_integrity_error)
     app.add_exception_handler(StaleDataError, handle_stale_data)
+    app.add_exception_handler(DataError, handle_out_of_range)
+    app.add_exception_handler(OverflowError, handle_out_of_range)
+    app.add_exception_handler(DBAPIError, handle_driver_error)
     app.add_exception_handler(OperationalError, handle_unavailable)
     app.add_exception_handler(PoolTimeoutError, handle_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 router = APIRouter(tags=["operations"])
 
@@ -26,7 +26,12 @@ def migration_heads() -> set[str]:
     return set(ScriptDirectory.from_config(config).get_heads())
 
 
-@router.get("/health/live", response_model=Health, summary="The process is up")
+@router.get(
+    "/health/live",
+    response_model=Health,
+    response_model_exclude_none=True,
+    summary="The process is up",
+)
 async def live() -> Health:
     return Health(status="ok")
 
@@ -38,10 +43,10 @@ async def live() -> Health:
     responses={503: {"model": Health, "description": "Database unreachable or not migrated."}},
 )
 async def ready(request: Request) -> JSONResponse:
-    engine: AsyncEngine = request.app.state.engine
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     try:
-        async with engine.connect() as connection:
-            rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+        async with sessionmaker() as session:
+            rows = await session.execute(text("SELECT version_num FROM alembic_version"))
             current = {row[0] for row in rows}
     except Exception:
         return JSONResponse({"status": "unavailable", "detail": "database unreachable"}, 503)

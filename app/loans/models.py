@@ -1,5 +1,6 @@
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,22 @@ from app.core.db import Base, Timestamped, UTCDateTime, Versioned, utcnow
 
 MONEY = Numeric(14, 2)
 RATE = Numeric(5, 2)
+
+
+class LoanStatus(StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+    active = "active"
+    repaid = "repaid"
+    written_off = "written_off"
+
+
+class TransactionKind(StrEnum):
+    disbursement = "disbursement"
+    repayment = "repayment"
+    reversal = "reversal"
+    write_off = "write_off"
 
 
 class Lender(Versioned, Base):

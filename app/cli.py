@@ -1,0 +1,109 @@
+"""The `tracker` command: migrations, users, demo data and the server."""
+
+import asyncio
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from alembic import command
+from alembic.config import Config
+
+from app.core.config import get_settings
+from app.core.scope import Role
+
+cli = typer.Typer(help="Microcredit and small-enterprise support tracker.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.attributes["database_url"] = get_settings().database_url
+    return config
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Run `alembic upgrade` (to head by default)."""
+    command.upgrade(alembic_config(), revision)
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Run `alembic downgrade` to the given revision (e.g. base)."""
+    command.downgrade(alembic_config(), revision)
+
+
+@users_cli.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[str, typer.Option(help="At least 10 characters.")],
+    role: Annotated[Role, typer.Option(help="admin, manager, adviser or viewer.")],
+    centre: Annotated[int | None, typer.Option(help="Centre id (required for advisers).")] = None,
+    full_name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a user account."""
+    from app.demo import create_user_account
+
+    try:
+        user_id = asyncio.run(
+            create_user_account(email, password, role, centre, full_name or email.split("@")[0])
+        )
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"created user {user_id} ({email}, {role.value})")
+
+
+@cli.command("demo-data")
+def demo_data(
+    scale: Annotated[int, typer.Option(min=1, max=200, help="Multiplies the volume.")] = 1,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when users already exist.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed, for a reproducible data set.")] = 2026,
+) -> None:
+    """Load a realistic demo data set and print how to log in."""
+    from app.demo import load_demo_data
+
+    credentials = asyncio.run(load_demo_data(scale=scale, if_empty=if_empty, seed=seed))
+    if credentials is None:
+        typer.echo("demo data: the database already has users; nothing loaded.")
+        return
+    typer.echo("Demo data loaded. Log in at http://127.0.0.1:8000/docs (Authorize) with:")
+    for email, password, role in credentials:
+        typer.echo(f"  {role:<8} {email:<32} password: {password}")
+
+
+@cli.command("serve")
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+    reload: Annotated[bool, typer.Option("--reload")] = False,
+) -> None:
+    """Serve the API with uvicorn."""
+    settings = get_settings()
+    if settings.environment == "development" and not os.environ.get("SECRET_KEY"):
+        # Every worker must sign and check tokens with the same key.
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(48)
+    uvicorn.run(
+        "app.main:app",
+        host=host,
+        port=port,
+        workers=None if reload else workers,
+        reload=reload,
+        proxy_headers=True,
+    )
+
+
+def main() -> None:
+    cli()

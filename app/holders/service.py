@@ -1,0 +1,334 @@
+"""Project holders: registration, validation, search, scope and data protection (law 09-08)."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.centres.models import Centre
+from app.core import audit
+from app.core.audit import AuditEvent
+from app.core.concurrency import check_if_match
+from app.core.db import utcnow
+from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.pagination import PageParams, paginate
+from app.core.patching import apply_changes
+from app.core.scope import Actor, Role, centre_filter, ensure_visible, visible_to
+from app.holders.models import Holder
+from app.holders.schemas import PERSONAL_FIELDS
+from app.holders.text import fold, search_words
+from app.users.models import User
+
+WRITERS = (Role.admin, Role.manager, Role.adviser)
+ADVISER_ROLES = (Role.adviser.value, Role.manager.value)
+ERASED = "[erased]"
+ANONYMISED_FIRST_NAME = "Anonymised"
+SEARCH_TEXT_LENGTH = 250
+
+
+@dataclass(frozen=True)
+class YouthRange:
+    """Ages (in whole years at enrolment) a holder may have, both bounds included."""
+
+    min_age: int
+    max_age: int
+
+
+@dataclass(frozen=True)
+class HolderFilters:
+    centre_id: int | None = None
+    adviser_id: int | None = None
+    status: str | None = None
+    gender: str | None = None
+    area: str | None = None
+    region: str | None = None
+    sector: str | None = None
+    q: str | None = None
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Whole years completed on `on` (someone born on 29 February turns a year older on
+    1 March in common years)."""
+    before_birthday = (on.month, on.day) < (birth_date.month, birth_date.day)
+    return on.year - birth_date.year - int(before_birthday)
+
+
+def holder_search_text(first_name: str, last_name: str, national_id: str | None) -> str:
+    """The folded "first last CIN" that `q` is matched against."""
+    return fold(f"{first_name} {last_name} {national_id or ''}".strip())[:SEARCH_TEXT_LENGTH]
+
+
+def check_age(birth_date: date, enrolled_on: date, today: date, youth: YouthRange) -> None:
+    """Birth dates in the future are refused; the age at `enrolled_on` must lie within the
+    youth range, bounds included."""
+    if birth_date > today:
+        raise RuleViolation("birth_date", "must not be in the future")
+    age = age_on(birth_date, enrolled_on)
+    if not youth.min_age <= age <= youth.max_age:
+        raise RuleViolation(
+            "birth_date",
+            f"age at enrolment is {age}; it must be within the youth range "
+            f"{youth.min_age} to {youth.max_age} years, bounds included",
+        )
+
+
+async def resolve_centre(session: AsyncSession, actor: Actor, requested: int | None) -> int:
+    """The centre a new record belongs to: the one asked for, else the caller's own.
+
+    A centre that does not exist or lies outside the caller's scope is a 422 naming
+    `centre_id`, and so is a caller with no centre who names none.
+    """
+    if requested is None:
+        if actor.centre_id is None:
+            raise RuleViolation("centre_id", "required for callers who belong to no centre")
+        return actor.centre_id
+    if not actor.sees_centre(requested) or await session.get(Centre, requested) is None:
+        raise RuleViolation("centre_id", "no such centre in your scope")
+    return requested
+
+
+async def check_adviser(session: AsyncSession, adviser_id: int, centre_id: int) -> None:
+    """`adviser_id` must name an active adviser or manager of the holder's centre."""
+    stmt = select(User.id).where(
+        User.id == adviser_id,
+        User.is_active.is_(True),
+        User.role.in_(ADVISER_ROLES),
+        User.centre_id == centre_id,
+    )
+    if (await session.execute(stmt)).first() is None:
+        raise RuleViolation(
+            "adviser_id", "must be an active adviser or manager of the holder's centre"
+        )
+
+
+async def ensure_national_id_free(
+    session: AsyncSession, national_id: str, exclude_id: int | None = None
+) -> None:
+    """CINs are stored upper-case, so equality catches a duplicate typed in any case."""
+    stmt = select(Holder.id).where(Holder.national_id == national_id)
+    if exclude_id is not None:
+        stmt = stmt.where(Holder.id != exclude_id)
+    if (await session.execute(stmt)).first() is not None:
+        raise duplicate_national_id()
+
+
+def duplicate_national_id() -> Conflict:
+    return Conflict(
+        "A holder with this national id is already registered.",
+        errors=[("national_id", "already registered")],
+    )
+
+
+async def flush_holder(session: AsyncSession) -> None:
+    """Flush, turning a CIN uniqueness race (two registrations at once) into the same 409."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if "national_id" in str(exc.orig):
+            raise duplicate_national_id() from None
+        raise
+
+
+def visible_holders(actor: Actor) -> Select[tuple[Holder]]:
+    return visible_to(select(Holder), Holder.centre_id, actor)
+
+
+def filtered_holders(actor: Actor, filters: HolderFilters) -> Select[tuple[Holder]]:
+    """Holders in the caller's scope matching every given filter, in one statement.
+
+    `q` is split into words; each must appear in the folded "first last CIN", so the
+    match ignores case and, for Latin names, accents (`hajar` finds `Hâjar`).
+    """
+    stmt = visible_holders(actor)
+    centre_id = centre_filter(actor, filters.centre_id)
+    if centre_id is not None:
+        stmt = stmt.where(Holder.centre_id == centre_id)
+    equalities = {
+        Holder.adviser_id: filters.adviser_id,
+        Holder.status: filters.status,
+        Holder.gender: filters.gender,
+        Holder.area: filters.area,
+        Holder.region: filters.region,
+        Holder.sector: filters.sector,
+    }
+    for column, value in equalities.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    for word in search_words(filters.q or ""):
+        stmt = stmt.where(Holder.search_text.contains(word, autoescape=True))
+    return stmt
+
+
+async def list_holders(
+    session: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    order_by: list[Any],
+    filters: HolderFilters,
+) -> tuple[list[Holder], int]:
+    return await paginate(session, filtered_holders(actor, filters), page, order_by)
+
+
+async def get_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
+    holder = await session.get(Holder, holder_id)
+    if holder is None:
+        raise NotFound("Holder not found.")
+    ensure_visible(holder.centre_id, actor, "Holder")
+    return holder
+
+
+async def create_holder(
+    session: AsyncSession,
+    actor: Actor,
+    values: dict[str, Any],
+    *,
+    today: date,
+    youth: YouthRange,
+) -> Holder:
+    """Register a holder (advisers, managers and admins, in their scope)."""
+    actor.require(*WRITERS)
+    values = dict(values)
+    values["centre_id"] = await resolve_centre(session, actor, values.get("centre_id"))
+    if values.get("adviser_id") is not None:
+        await check_adviser(session, values["adviser_id"], values["centre_id"])
+    values["enrolled_on"] = values.get("enrolled_on") or today
+    check_age(values["birth_date"], values["enrolled_on"], today, youth)
+    await ensure_national_id_free(session, values["national_id"])
+    holder = Holder(
+        **values,
+        search_text=holder_search_text(
+            values["first_name"], values["last_name"], values["national_id"]
+        ),
+        version=1,
+    )
+    session.add(holder)
+    await flush_holder(session)
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="create",
+        entity="holder",
+        entity_id=holder.id,
+        centre_id=holder.centre_id,
+        changes=audit.snapshot(values),
+    )
+    return holder
+
+
+async def update_holder(
+    session: AsyncSession,
+    actor: Actor,
+    holder_id: int,
+    values: dict[str, Any],
+    if_match: str | None,
+    *,
+    today: date,
+    youth: YouthRange,
+) -> Holder:
+    """Change a holder. A status change is recorded as its own `status_change` audit event
+    (`{"status": {"from", "to"}}`), which the holder's timeline shows. Once a holder is
+    anonymised, its personal fields can no longer be set (409)."""
+    holder = await get_holder(session, actor, holder_id)
+    actor.require(*WRITERS)
+    check_if_match(if_match, holder.version)
+    if holder.anonymised_at is not None:
+        personal = [name for name in PERSONAL_FIELDS if name in values]
+        if personal:
+            raise Conflict(
+                "This holder's personal data was erased; it cannot be set again.",
+                errors=[(name, "erased by anonymisation") for name in personal],
+            )
+    if values.get("adviser_id") is not None:
+        await check_adviser(session, values["adviser_id"], holder.centre_id)
+    if "birth_date" in values or "enrolled_on" in values:
+        check_age(
+            values.get("birth_date", holder.birth_date),
+            values.get("enrolled_on", holder.enrolled_on),
+            today,
+            youth,
+        )
+    if "national_id" in values and values["national_id"] != holder.national_id:
+        await ensure_national_id_free(session, values["national_id"], exclude_id=holder.id)
+    changes = apply_changes(holder, values)
+    if not changes:
+        return holder
+    if changes.keys() & {"first_name", "last_name", "national_id"}:
+        holder.search_text = holder_search_text(
+            holder.first_name, holder.last_name, holder.national_id
+        )
+    await flush_holder(session)
+    status_change = changes.pop("status", None)
+    if changes:
+        await audit.record(
+            session,
+            actor_id=actor.id,
+            action="update",
+            entity="holder",
+            entity_id=holder.id,
+            centre_id=holder.centre_id,
+            changes=changes,
+        )
+    if status_change is not None:
+        await audit.record(
+            session,
+            actor_id=actor.id,
+            action="status_change",
+            entity="holder",
+            entity_id=holder.id,
+            centre_id=holder.centre_id,
+            changes={"status": status_change},
+        )
+    return holder
+
+
+def scrub(changes: dict[str, Any]) -> dict[str, Any]:
+    """An audit event's changes with every personal value replaced by a marker."""
+    return {name: ERASED if name in PERSONAL_FIELDS else value for name, value in changes.items()}
+
+
+async def anonymise_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
+    """Erase a holder's personal data (law 09-08), admins only; 409 when already done.
+
+    Names become "Anonymised" / "#<id>"; CIN, phone, email, address, project summary and
+    the search text are erased. `birth_date` is a DATE column, so year-only granularity
+    cannot be stored: it becomes 1 July of its year, which keeps age bands in reports
+    within six months of the truth. Loans, coaching and statistics are left intact. The
+    audit trail records that it happened (action "anonymise", the names of the erased
+    fields, never their values), and the holder's earlier audit events lose the erased
+    values too.
+    """
+    holder = await get_holder(session, actor, holder_id)
+    actor.require(Role.admin)
+    if holder.anonymised_at is not None:
+        raise Conflict("This holder is already anonymised.")
+    holder.first_name = ANONYMISED_FIRST_NAME
+    holder.last_name = f"#{holder.id}"
+    holder.national_id = None
+    holder.phone = None
+    holder.email = None
+    holder.address = None
+    holder.project_summary = None
+    holder.birth_date = date(holder.birth_date.year, 7, 1)
+    holder.search_text = ""
+    holder.anonymised_at = utcnow()
+    await session.flush()
+    earlier = await session.execute(
+        select(AuditEvent).where(AuditEvent.entity == "holder", AuditEvent.entity_id == holder.id)
+    )
+    for event in earlier.scalars():
+        if event.changes.keys() & set(PERSONAL_FIELDS):
+            event.changes = scrub(event.changes)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="anonymise",
+        entity="holder",
+        entity_id=holder.id,
+        centre_id=holder.centre_id,
+        changes={"erased": list(PERSONAL_FIELDS)},
+    )
+    return holder
