@@ -1,6 +1,5 @@
 """The ASGI application: `uvicorn app.main:app`."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
+from app.core.logging import configure_logging
 from app.core.middleware import BodyGuard
 from app.users.router import auth_router, users_router
 
@@ -59,7 +59,7 @@ TAGS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level)
     engine = create_engine(settings.database_url, pool_pre_ping=True)
 
     @asynccontextmanager
