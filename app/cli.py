@@ -21,6 +21,9 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Demo passwords are random per installation; they are kept here so a second `make run`
+# can still say how to log in.
+DEMO_CREDENTIALS = Path("var") / "demo-credentials.txt"
 
 
 def alembic_config() -> Config:
@@ -76,11 +79,23 @@ def demo_data(
 
     credentials = asyncio.run(load_demo_data(scale=scale, if_empty=if_empty, seed=seed))
     if credentials is None:
-        typer.echo("demo data: the database already has users; nothing loaded.")
-        return
-    typer.echo("Demo data loaded. Log in at http://127.0.0.1:8000/docs (Authorize) with:")
+        typer.echo("Demo data: the database already has users; nothing loaded.")
+        if not DEMO_CREDENTIALS.exists():
+            return
+        credentials = [
+            (email, password, role)
+            for email, password, role in (
+                line.split("\t") for line in DEMO_CREDENTIALS.read_text().splitlines() if line
+            )
+        ]
+    else:
+        DEMO_CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
+        DEMO_CREDENTIALS.write_text("".join(f"{e}\t{p}\t{r}\n" for e, p, r in credentials))
+        DEMO_CREDENTIALS.chmod(0o600)
+    typer.echo("Log in at http://127.0.0.1:8000/docs (Authorize) with one of the demo accounts:")
     for email, password, role in credentials:
-        typer.echo(f"  {role:<8} {email:<32} password: {password}")
+        typer.echo(f"  {role:<8} {email:<24} password: {password}")
+    typer.echo(f"(kept in {DEMO_CREDENTIALS})")
 
 
 @cli.command("serve")
