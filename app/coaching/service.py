@@ -167,9 +167,7 @@ async def ensure_holders_of_centre(
     missing = sorted(set(holder_ids) - found)
     if missing:
         listed = ", ".join(str(h) for h in missing)
-        raise RuleViolation(
-            "holder_ids", f"unknown holders or holders of another centre: {listed}"
-        )
+        raise RuleViolation("holder_ids", f"unknown holders or holders of another centre: {listed}")
 
 
 async def ensure_enterprise_of_centre(

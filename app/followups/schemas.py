@@ -96,9 +96,7 @@ class FollowUpCreate(RequestModel):
 
 class FollowUpUpdate(RequestModel):
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"enterprise_status": "struggling", "risk_level": "high"}]
-        }
+        json_schema_extra={"examples": [{"enterprise_status": "struggling", "risk_level": "high"}]}
     )
 
     adviser_id: int | None = None
