@@ -117,7 +117,8 @@ def configure_sqlite(sync_engine: Any) -> None:
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     ensure_sqlite_directory(url)
-    engine = create_async_engine(async_url(url), **kwargs)
+    # Error messages must not carry parameters: they may be personal data.
+    engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         configure_sqlite(engine.sync_engine)
     return engine

@@ -132,20 +132,20 @@ async def flush_holder(session: AsyncSession) -> None:
         raise
 
 
-def visible_holders(actor: Actor) -> Select[tuple[Holder]]:
+def visible_holders(actor: Actor) -> Select[Holder]:
     return visible_to(select(Holder), Holder.centre_id, actor)
 
 
-def filtered_holders(actor: Actor, filters: HolderFilters) -> Select[tuple[Holder]]:
+def filtered_holders(actor: Actor, filters: HolderFilters) -> Select[Holder]:
     """Holders in the caller's scope matching every given filter, in one statement.
 
     `q` is split into words; each must appear in the folded "first last CIN", so the
     match ignores case and, for Latin names, accents (`hajar` finds `Hâjar`).
     """
     stmt = visible_holders(actor)
-    centre_id = centre_filter(actor, filters.centre_id)
-    if centre_id is not None:
-        stmt = stmt.where(Holder.centre_id == centre_id)
+    if filters.centre_id is not None:
+        # 404 for a centre outside the caller's scope; the scope itself is applied above.
+        stmt = stmt.where(Holder.centre_id == centre_filter(actor, filters.centre_id))
     equalities = {
         Holder.adviser_id: filters.adviser_id,
         Holder.status: filters.status,

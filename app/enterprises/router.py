@@ -1,0 +1,154 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from app.core.concurrency import set_etag
+from app.core.db import SessionDep
+from app.core.enums import Area, Region, Sector
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.pagination import Page, PageDep, sorting
+from app.core.patching import patch_values
+from app.enterprises import service
+from app.enterprises.models import Enterprise
+from app.enterprises.schemas import (
+    NULLABLE_ON_PATCH,
+    EnterpriseCreate,
+    EnterpriseOut,
+    EnterpriseStatus,
+    EnterpriseUpdate,
+)
+from app.holders.schemas import DB_INT_MAX
+from app.users.deps import CurrentUser, SettingsDep
+
+router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
+
+enterprise_sort = sorting(
+    {
+        "id": Enterprise.id,
+        "name": Enterprise.name,
+        "created_on": Enterprise.created_on,
+        "closed_on": Enterprise.closed_on,
+        "status": Enterprise.status,
+        "jobs_at_creation": Enterprise.jobs_at_creation,
+        "created_at": Enterprise.created_at,
+        "updated_at": Enterprise.updated_at,
+    },
+    default="id",
+)
+
+IdFilter = Query(ge=1, le=DB_INT_MAX)
+
+
+def enterprise_filters(
+    centre_id: Annotated[int | None, IdFilter] = None,
+    status: Annotated[EnterpriseStatus | None, Query()] = None,
+    sector: Annotated[Sector | None, Query()] = None,
+    area: Annotated[Area | None, Query()] = None,
+    region: Annotated[Region | None, Query()] = None,
+    owner_id: Annotated[int | None, IdFilter] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="Words that must all appear in the name (case- and accent-insensitive).",
+        ),
+    ] = None,
+) -> service.EnterpriseFilters:
+    return service.EnterpriseFilters(
+        centre_id=centre_id,
+        status=status.value if status else None,
+        sector=sector.value if sector else None,
+        area=area.value if area else None,
+        region=region.value if region else None,
+        owner_id=owner_id,
+        q=q,
+    )
+
+
+@router.get(
+    "",
+    response_model=Page[EnterpriseOut],
+    summary="List enterprises",
+    description="Enterprises of the caller's centre (all centres for admins and national "
+    "staff), filtered and sorted. `owner_id` keeps those a holder owns.",
+    responses=errors(*LIST),
+)
+async def list_enterprises(
+    session: SessionDep,
+    actor: CurrentUser,
+    page: PageDep,
+    order_by: Annotated[list[Any], Depends(enterprise_sort)],
+    filters: Annotated[service.EnterpriseFilters, Depends(enterprise_filters)],
+) -> Page[EnterpriseOut]:
+    items, total = await service.list_enterprises(session, actor, page, order_by, filters)
+    return Page(
+        items=[EnterpriseOut.of(e, owners) for e, owners in items],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post(
+    "",
+    response_model=EnterpriseOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Register an enterprise",
+    description="Advisers, managers and admins. Owners must be holders of the enterprise's "
+    "centre (422 naming `owner_ids`); `ice` is 15 digits; `created_on` is required unless "
+    "the status is `project`; `closed` needs `closed_on`, not before `created_on`.",
+    responses=errors(*CREATE),
+)
+async def create_enterprise(
+    body: EnterpriseCreate,
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    response: Response,
+) -> EnterpriseOut:
+    enterprise, owners = await service.create_enterprise(
+        session, actor, body.model_dump(), today=settings.today()
+    )
+    response.headers["Location"] = f"/api/v1/enterprises/{enterprise.id}"
+    set_etag(response, enterprise.version)
+    return EnterpriseOut.of(enterprise, owners)
+
+
+@router.get(
+    "/{enterprise_id}",
+    response_model=EnterpriseOut,
+    summary="Get an enterprise",
+    responses=errors(*READ),
+)
+async def get_enterprise(
+    enterprise_id: int, session: SessionDep, actor: CurrentUser, response: Response
+) -> EnterpriseOut:
+    enterprise, owners = await service.get_enterprise_with_owners(session, actor, enterprise_id)
+    set_etag(response, enterprise.version)
+    return EnterpriseOut.of(enterprise, owners)
+
+
+@router.patch(
+    "/{enterprise_id}",
+    response_model=EnterpriseOut,
+    summary="Change an enterprise",
+    description="Partial update by advisers, managers and admins in scope; `owner_ids` "
+    "replaces the owners. Send the `ETag` you read as `If-Match`; 412 when it is stale.",
+    responses=errors(*UPDATE),
+)
+async def update_enterprise(
+    enterprise_id: int,
+    body: EnterpriseUpdate,
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> EnterpriseOut:
+    values = patch_values(body, nullable=NULLABLE_ON_PATCH)
+    enterprise, owners = await service.update_enterprise(
+        session, actor, enterprise_id, values, if_match, today=settings.today()
+    )
+    set_etag(response, enterprise.version)
+    return EnterpriseOut.of(enterprise, owners)

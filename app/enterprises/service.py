@@ -1,0 +1,259 @@
+"""Very small enterprises (TPE) and their owners."""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import audit
+from app.core.concurrency import check_if_match
+from app.core.db import utcnow
+from app.core.errors import NotFound, RuleViolation
+from app.core.pagination import PageParams, paginate
+from app.core.patching import apply_changes
+from app.core.scope import Actor, centre_filter, ensure_visible, visible_to
+from app.enterprises.models import Enterprise, EnterpriseOwner
+from app.enterprises.schemas import EnterpriseStatus
+from app.holders.models import Holder
+from app.holders.service import WRITERS, resolve_centre
+from app.holders.text import fold, search_words
+
+SEARCH_TEXT_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class EnterpriseFilters:
+    centre_id: int | None = None
+    status: str | None = None
+    sector: str | None = None
+    area: str | None = None
+    region: str | None = None
+    owner_id: int | None = None
+    q: str | None = None
+
+
+def enterprise_search_text(name: str) -> str:
+    return fold(name)[:SEARCH_TEXT_LENGTH]
+
+
+def check_dates(status: str, created_on: date | None, closed_on: date | None, today: date) -> None:
+    """The life-cycle rules of an enterprise, checked on the state after a change:
+
+    - `created_on` is required unless the status is `project`, and an enterprise in
+      `project` status has no `created_on` yet;
+    - `closed_on` is required when the status is `closed` and only then, and is not
+      before `created_on`;
+    - neither date is in the future.
+    """
+    if status == EnterpriseStatus.project:
+        if created_on is not None:
+            raise RuleViolation("created_on", "an enterprise in project status is not created yet")
+    elif created_on is None:
+        raise RuleViolation("created_on", "required unless the status is project")
+    if created_on is not None and created_on > today:
+        raise RuleViolation("created_on", "must not be in the future")
+    if status == EnterpriseStatus.closed:
+        if closed_on is None:
+            raise RuleViolation("closed_on", "required when the status is closed")
+    elif closed_on is not None:
+        raise RuleViolation("closed_on", "only a closed enterprise has a closed_on date")
+    if closed_on is not None:
+        if created_on is not None and closed_on < created_on:
+            raise RuleViolation("closed_on", "must not be before created_on")
+        if closed_on > today:
+            raise RuleViolation("closed_on", "must not be in the future")
+
+
+def unique_ids(ids: Sequence[int]) -> list[int]:
+    return sorted(set(ids))
+
+
+async def check_owners(session: AsyncSession, owner_ids: list[int], centre_id: int) -> None:
+    """Every owner must be an existing holder of the enterprise's centre (422 otherwise)."""
+    stmt = select(Holder.id).where(Holder.id.in_(owner_ids), Holder.centre_id == centre_id)
+    found = set((await session.execute(stmt)).scalars())
+    if found != set(owner_ids):
+        raise RuleViolation("owner_ids", "every owner must be a holder of the enterprise's centre")
+
+
+async def owners_by_enterprise(
+    session: AsyncSession, enterprise_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    """The owners' holder ids of several enterprises, in one statement."""
+    owners: dict[int, list[int]] = defaultdict(list)
+    if not enterprise_ids:
+        return owners
+    rows = await session.execute(
+        select(EnterpriseOwner.enterprise_id, EnterpriseOwner.holder_id)
+        .where(EnterpriseOwner.enterprise_id.in_(enterprise_ids))
+        .order_by(EnterpriseOwner.enterprise_id, EnterpriseOwner.holder_id)
+    )
+    for enterprise_id, holder_id in rows:
+        owners[enterprise_id].append(holder_id)
+    return owners
+
+
+async def owner_ids_of(session: AsyncSession, enterprise_id: int) -> list[int]:
+    return (await owners_by_enterprise(session, [enterprise_id])).get(enterprise_id, [])
+
+
+def filtered_enterprises(actor: Actor, filters: EnterpriseFilters) -> Select[Enterprise]:
+    """Enterprises in the caller's scope matching every filter; `q` matches the name's
+    words regardless of case and accents."""
+    stmt = visible_to(select(Enterprise), Enterprise.centre_id, actor)
+    if filters.centre_id is not None:
+        # 404 for a centre outside the caller's scope; the scope itself is applied above.
+        stmt = stmt.where(Enterprise.centre_id == centre_filter(actor, filters.centre_id))
+    equalities = {
+        Enterprise.status: filters.status,
+        Enterprise.sector: filters.sector,
+        Enterprise.area: filters.area,
+        Enterprise.region: filters.region,
+    }
+    for column, value in equalities.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if filters.owner_id is not None:
+        stmt = stmt.where(
+            Enterprise.id.in_(
+                select(EnterpriseOwner.enterprise_id).where(
+                    EnterpriseOwner.holder_id == filters.owner_id
+                )
+            )
+        )
+    for word in search_words(filters.q or ""):
+        stmt = stmt.where(Enterprise.search_text.contains(word, autoescape=True))
+    return stmt
+
+
+async def list_enterprises(
+    session: AsyncSession,
+    actor: Actor,
+    page: PageParams,
+    order_by: list[Any],
+    filters: EnterpriseFilters,
+) -> tuple[list[tuple[Enterprise, list[int]]], int]:
+    """One page with its owners: the count, the page and one IN query for the owners."""
+    enterprises, total = await paginate(
+        session, filtered_enterprises(actor, filters), page, order_by
+    )
+    owners = await owners_by_enterprise(session, [e.id for e in enterprises])
+    return [(e, owners.get(e.id, [])) for e in enterprises], total
+
+
+async def get_enterprise(session: AsyncSession, actor: Actor, enterprise_id: int) -> Enterprise:
+    enterprise = await session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise NotFound("Enterprise not found.")
+    ensure_visible(enterprise.centre_id, actor, "Enterprise")
+    return enterprise
+
+
+async def get_enterprise_with_owners(
+    session: AsyncSession, actor: Actor, enterprise_id: int
+) -> tuple[Enterprise, list[int]]:
+    enterprise = await get_enterprise(session, actor, enterprise_id)
+    return enterprise, await owner_ids_of(session, enterprise.id)
+
+
+async def create_enterprise(
+    session: AsyncSession, actor: Actor, values: dict[str, Any], *, today: date
+) -> tuple[Enterprise, list[int]]:
+    """Register an enterprise with its owners (advisers, managers and admins in scope)."""
+    actor.require(*WRITERS)
+    values = dict(values)
+    owner_ids = unique_ids(values.pop("owner_ids"))
+    values["centre_id"] = await resolve_centre(session, actor, values.get("centre_id"))
+    if values.get("status") is None:
+        values["status"] = (
+            EnterpriseStatus.project
+            if values.get("created_on") is None
+            else EnterpriseStatus.active
+        ).value
+    check_dates(values["status"], values.get("created_on"), values.get("closed_on"), today)
+    await check_owners(session, owner_ids, values["centre_id"])
+    enterprise = Enterprise(**values, search_text=enterprise_search_text(values["name"]), version=1)
+    session.add(enterprise)
+    await session.flush()
+    session.add_all(
+        EnterpriseOwner(enterprise_id=enterprise.id, holder_id=holder_id) for holder_id in owner_ids
+    )
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="create",
+        entity="enterprise",
+        entity_id=enterprise.id,
+        centre_id=enterprise.centre_id,
+        changes=audit.snapshot({**values, "owner_ids": owner_ids}),
+    )
+    return enterprise, owner_ids
+
+
+async def replace_owners(
+    session: AsyncSession, enterprise_id: int, before: list[int], after: list[int]
+) -> None:
+    removed = set(before) - set(after)
+    if removed:
+        await session.execute(
+            delete(EnterpriseOwner).where(
+                EnterpriseOwner.enterprise_id == enterprise_id,
+                EnterpriseOwner.holder_id.in_(removed),
+            )
+        )
+    session.add_all(
+        EnterpriseOwner(enterprise_id=enterprise_id, holder_id=holder_id)
+        for holder_id in sorted(set(after) - set(before))
+    )
+
+
+async def update_enterprise(
+    session: AsyncSession,
+    actor: Actor,
+    enterprise_id: int,
+    values: dict[str, Any],
+    if_match: str | None,
+    *,
+    today: date,
+) -> tuple[Enterprise, list[int]]:
+    """Change an enterprise; the life-cycle rules hold on the resulting state. Sending
+    `owner_ids` replaces the owners (and counts as a change of the enterprise's version)."""
+    enterprise = await get_enterprise(session, actor, enterprise_id)
+    actor.require(*WRITERS)
+    check_if_match(if_match, enterprise.version)
+    values = dict(values)
+    owners_before = await owner_ids_of(session, enterprise.id)
+    owners_after = unique_ids(values.pop("owner_ids", owners_before))
+    check_dates(
+        values.get("status", enterprise.status),
+        values.get("created_on", enterprise.created_on),
+        values.get("closed_on", enterprise.closed_on),
+        today,
+    )
+    if owners_after != owners_before:
+        await check_owners(session, owners_after, enterprise.centre_id)
+    changes = apply_changes(enterprise, values)
+    if "name" in changes:
+        enterprise.search_text = enterprise_search_text(enterprise.name)
+    if owners_after != owners_before:
+        await replace_owners(session, enterprise.id, owners_before, owners_after)
+        changes["owner_ids"] = {"from": owners_before, "to": owners_after}
+        # The owners live in another table: touch the row so that its version moves on too.
+        enterprise.updated_at = utcnow()
+    if changes:
+        await session.flush()
+        await audit.record(
+            session,
+            actor_id=actor.id,
+            action="update",
+            entity="enterprise",
+            entity_id=enterprise.id,
+            centre_id=enterprise.centre_id,
+            changes=changes,
+        )
+    return enterprise, owners_after
