@@ -8,12 +8,19 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.audit.router import router as audit_router
 from app.centres.router import router as centres_router
+from app.coaching.router import router as coaching_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.logging import configure_logging
 from app.core.middleware import BodyGuard
+from app.enterprises.router import router as enterprises_router
+from app.followups.router import me_router as worklist_router
+from app.followups.router import router as follow_ups_router
+from app.holders.router import router as holders_router
+from app.loans.router import router as loans_router
+from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, users_router
 
 API_VERSION = "1.0.0"
@@ -85,6 +92,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         centres_router,
         audit_router,
+        holders_router,
+        timeline_router,
+        enterprises_router,
+        loans_router,
+        coaching_router,
+        follow_ups_router,
+        worklist_router,
     ):
         app.include_router(router)
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
