@@ -1,0 +1,68 @@
+"""The loans demo data: every stage present, nothing dated after today, ledgers consistent."""
+
+import random
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.loans import demo
+from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction
+from tests.factories import make_centre, make_enterprise, make_holder, make_user
+from tests.loans.test_ledger_consistency import check_loan
+
+TODAY = date(2026, 11, 15)
+
+
+async def test_demo_loans_cover_every_stage_and_their_ledgers_are_consistent(
+    session: AsyncSession,
+) -> None:
+    await make_user(session, "admin")
+    rng = random.Random(5)
+    for _ in range(2):
+        centre = await make_centre(session)
+        await make_user(session, "manager", centre)
+        await make_user(session, "adviser", centre)
+        for index in range(70):
+            holder = await make_holder(
+                session,
+                centre,
+                status="enterprise_created" if index % 2 else "in_support",
+                enrolled_on=TODAY - timedelta(days=rng.randint(30, 1400)),
+                sector=rng.choice(["agriculture", "commerce", "handicrafts"]),
+            )
+            if index % 2:
+                await make_enterprise(session, centre, [holder])
+        await make_holder(session, centre, status="applicant")
+
+    await demo.seed(session, random.Random(2026), TODAY, 1)
+    await session.commit()
+
+    assert (await session.execute(select(func.count(Lender.id)))).scalar_one() == 3
+    assert (await session.execute(select(func.count(LoanProduct.id)))).scalar_one() == 6
+    statuses = dict(
+        (await session.execute(select(Loan.status, func.count()).group_by(Loan.status))).all()
+    )
+    assert set(statuses) == {"submitted", "approved", "rejected", "active", "repaid", "written_off"}
+    assert 55 <= sum(statuses.values()) <= 110, statuses
+    latest = (await session.execute(select(func.max(LoanTransaction.effective_on)))).scalar_one()
+    assert latest is not None and latest <= TODAY
+    in_arrears = (
+        await session.execute(
+            select(func.count()).where(Loan.status == "active", Loan.oldest_unpaid_due_on < TODAY)
+        )
+    ).scalar_one()
+    assert 0 < in_arrears < statuses["active"]
+
+    session.expunge_all()
+    disbursed = (
+        await session.execute(select(Loan).where(Loan.disbursed_on.is_not(None)))
+    ).scalars()
+    for loan in disbursed:
+        assert loan.approved_on is not None and loan.disbursed_on is not None
+        assert loan.applied_on <= loan.approved_on <= loan.disbursed_on <= TODAY
+        await check_loan(session, loan, until=TODAY)
+
+    # Seeding again adds nothing.
+    await demo.seed(session, random.Random(1), TODAY, 1)
+    assert (await session.execute(select(func.count(Lender.id)))).scalar_one() == 3
