@@ -2,16 +2,21 @@
 
 import random
 import secrets
+from collections.abc import Awaitable, Callable
 from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
+from app.coaching.demo import seed as seed_coaching
 from app.core.config import get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import DomainError
 from app.core.scope import Role
+from app.core.security import MIN_PASSWORD_LENGTH
+from app.holders.demo import seed as seed_holders
+from app.loans.demo import seed as seed_loans
 from app.users import service as users
 from app.users.models import User
 
@@ -34,6 +39,8 @@ ADVISERS = [
 async def create_user_account(
     email: str, password: str, role: Role, centre_id: int | None, full_name: str
 ) -> int:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     settings = get_settings()
     engine = create_engine(settings.database_url)
     try:
@@ -125,7 +132,7 @@ async def load_demo_data(
             if if_empty and existing:
                 return None
             credentials = await seed_centres_and_users(session, scale)
-            for seed_domain in domain_seeds():
+            for seed_domain in DOMAIN_SEEDS:
                 await seed_domain(session, rng, today, scale)
             await session.commit()
             return credentials
@@ -133,13 +140,7 @@ async def load_demo_data(
         await engine.dispose()
 
 
-def domain_seeds() -> list:  # type: ignore[type-arg]
-    """Each domain's `seed(session, rng, today, scale)`, in dependency order."""
-    seeds = []
-    for module in ("app.holders.demo", "app.loans.demo", "app.coaching.demo"):
-        try:
-            imported = __import__(module, fromlist=["seed"])
-        except ModuleNotFoundError:
-            continue
-        seeds.append(imported.seed)
-    return seeds
+DomainSeed = Callable[[AsyncSession, random.Random, date, int], Awaitable[None]]
+
+DOMAIN_SEEDS: tuple[DomainSeed, ...] = (seed_holders, seed_loans, seed_coaching)
+"""Each domain's `seed(session, rng, today, scale)`, in dependency order."""
