@@ -20,6 +20,7 @@ from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
 from app.loans.router import router as loans_router
+from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, users_router
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coaching_router,
         follow_ups_router,
         worklist_router,
+        reports_router,
     ):
         app.include_router(router)
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)

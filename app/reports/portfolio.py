@@ -1,0 +1,254 @@
+"""Portfolio at risk and aging as of a date, grouped (API.md "Reports", DESIGN.md "Money and
+portfolio arithmetic").
+
+One statement: the grouped figures and the total (the total's distinct borrowers are not
+the sum of the groups') as a UNION ALL over one position row per outstanding loan, a CTE
+computed once:
+
+- as of today or later, `current_loan_positions`: the loans' summary columns plus the
+  still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
+  `uq_installments_loan_id`);
+- as of a past date, `loan_positions_as_of`: the installments not fully paid at that date
+  and their dated allocations, never the summary columns.
+
+Days-past-due thresholds are date parameters: `days_past_due > N` is
+`oldest_overdue_due_on < as_of - N days`; age bands are birth-date parameters.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CTE,
+    CompoundSelect,
+    Row,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql import FromClause
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.centres.models import Centre
+from app.holders.models import Holder
+from app.loans.ledger import AgingBucket
+from app.loans.models import Lender, Loan, LoanProduct
+from app.loans.positions import current_loan_positions, loan_positions_as_of
+from app.reports.common import GroupKey, id_key, id_label, share, sorted_rows, text_key
+from app.reports.dates import years_before
+from app.reports.labels import TOTAL_LABEL, UNSPECIFIED, humanise
+from app.reports.schemas import Aging, AgingCell, PortfolioGroup, PortfolioReport, PortfolioRow
+from app.reports.sql import money_sum
+from app.users.models import User
+
+PAR_DAYS = (1, 30, 90)
+
+# (bucket, fewest days past due, most days past due or None), in report order.
+AGING_BOUNDS: tuple[tuple[AgingBucket, int, int | None], ...] = (
+    (AgingBucket.CURRENT, 0, 0),
+    (AgingBucket.DAYS_1_30, 1, 30),
+    (AgingBucket.DAYS_31_60, 31, 60),
+    (AgingBucket.DAYS_61_90, 61, 90),
+    (AgingBucket.DAYS_91_180, 91, 180),
+    (AgingBucket.DAYS_181_365, 181, 365),
+    (AgingBucket.DAYS_366_PLUS, 366, None),
+)
+
+
+def positions_cte(as_of: date, today: date, centre_id: int | None) -> CTE:
+    """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre."""
+    in_centre = None if centre_id is None else Loan.centre_id == centre_id
+    if as_of >= today:
+        return current_loan_positions(as_of, in_centre).cte("positions")
+    return loan_positions_as_of(as_of, in_centre).cte("positions")
+
+
+def age_band(birth_date: Any, as_of: date) -> ColumnElement[str]:
+    """The borrower's age band at `as_of` (`unspecified` under 18), compared as birth dates:
+    at least N years old at `as_of` means born on or before `years_before(as_of, N)`."""
+    return case(
+        (birth_date > years_before(as_of, 18), UNSPECIFIED),
+        (birth_date > years_before(as_of, 25), "18-24"),
+        (birth_date > years_before(as_of, 30), "25-29"),
+        (birth_date > years_before(as_of, 36), "30-35"),
+        else_="36+",
+    )
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    key: ColumnElement[Any] | InstrumentedAttribute[Any]
+    label: ColumnElement[Any] | InstrumentedAttribute[Any] | None
+    source: FromClause
+
+
+def _grouping(group_by: PortfolioGroup, positions: FromClause, as_of: date) -> _Grouping:
+    by_holder = positions.join(Holder, Holder.id == positions.c.holder_id)
+    match group_by:
+        case PortfolioGroup.centre:
+            source = positions.join(Centre, Centre.id == positions.c.centre_id)
+            return _Grouping(positions.c.centre_id, Centre.name, source)
+        case PortfolioGroup.lender:
+            source = positions.join(Lender, Lender.id == positions.c.lender_id)
+            return _Grouping(positions.c.lender_id, Lender.name, source)
+        case PortfolioGroup.product:
+            source = positions.join(LoanProduct, LoanProduct.id == positions.c.product_id)
+            return _Grouping(positions.c.product_id, LoanProduct.name, source)
+        case PortfolioGroup.adviser:
+            source = by_holder.outerjoin(User, User.id == Holder.adviser_id)
+            return _Grouping(Holder.adviser_id, User.full_name, source)
+        case PortfolioGroup.age_band:
+            return _Grouping(age_band(Holder.birth_date, as_of), None, by_holder)
+        case _:
+            column = getattr(Holder, group_by.value)
+            return _Grouping(column, None, by_holder)
+
+
+def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
+    outstanding = positions.c.outstanding_principal
+    oldest = positions.c.oldest_overdue_due_on
+
+    def more_than(days: int) -> ColumnElement[bool]:
+        return oldest < as_of - timedelta(days=days)
+
+    figures: list[ColumnElement[Any]] = [
+        func.count().label("active_loans"),
+        func.count(positions.c.holder_id.distinct()).label("active_borrowers"),
+        money_sum(outstanding).label("outstanding_principal"),
+        money_sum(positions.c.arrears_amount).label("arrears_amount"),
+    ]
+    figures += [
+        money_sum(case((more_than(days), outstanding), else_=0)).label(f"par{days}_amount")
+        for days in PAR_DAYS
+    ]
+    for bucket, fewest, most in AGING_BOUNDS:
+        if most == 0:
+            condition: ColumnElement[bool] = oldest.is_(None)
+        elif most is None:
+            condition = more_than(fewest - 1)
+        else:
+            condition = and_(more_than(fewest - 1), oldest >= as_of - timedelta(days=most))
+        figures.append(
+            func.count(case((condition, literal(1)))).label(f"aging_{bucket.name}_loans")
+        )
+        figures.append(
+            money_sum(case((condition, outstanding), else_=0)).label(f"aging_{bucket.name}_amount")
+        )
+    return figures
+
+
+def portfolio_statement(
+    as_of: date, today: date, group_by: PortfolioGroup, centre_id: int | None
+) -> CompoundSelect[Any]:
+    """The grouped rows and the total row (`is_total` = 1), in one statement.
+
+    Reads the position rows of `positions_cte` once (PostgreSQL materialises a CTE used
+    twice), joined to `holders` (borrower attributes and adviser), `centres`, `lenders`,
+    `loan_products` or `users` (labels). The total is aggregated over the positions
+    themselves, as its distinct borrowers are not the sum of the groups'. The group key
+    is computed in an inner query and grouped on by name outside, so that a key built
+    from parameters (age bands) is one expression to PostgreSQL.
+    """
+    positions = positions_cte(as_of, today, centre_id)
+    grouping = _grouping(group_by, positions, as_of)
+    label = grouping.label if grouping.label is not None else null()
+    keyed = (
+        select(
+            grouping.key.label("key"),
+            label.label("label"),
+            positions.c.holder_id,
+            positions.c.outstanding_principal,
+            positions.c.arrears_amount,
+            positions.c.oldest_overdue_due_on,
+        )
+        .select_from(grouping.source)
+        .subquery("keyed")
+    )
+    grouped = select(
+        literal_column("0").label("is_total"),
+        keyed.c.key,
+        keyed.c.label,
+        *_figures(keyed, as_of),
+    ).group_by(keyed.c.key, keyed.c.label)
+    total = select(
+        literal_column("1").label("is_total"),
+        null().label("key"),
+        null().label("label"),
+        *_figures(positions, as_of),
+    ).select_from(positions)
+    return union_all(grouped, total)
+
+
+def _row(key: GroupKey | None, label: str, row: Row[Any]) -> PortfolioRow:
+    values = row._mapping
+    outstanding = Decimal(values["outstanding_principal"])
+    aging = Aging(
+        **{
+            bucket.name.lower(): AgingCell(
+                loans=values[f"aging_{bucket.name}_loans"],
+                outstanding_principal=values[f"aging_{bucket.name}_amount"],
+            )
+            for bucket, _, _ in AGING_BOUNDS
+        }
+    )
+    return PortfolioRow(
+        key=key,
+        label=label,
+        active_loans=values["active_loans"],
+        active_borrowers=values["active_borrowers"],
+        outstanding_principal=outstanding,
+        arrears_amount=values["arrears_amount"],
+        **{f"par{days}_amount": values[f"par{days}_amount"] for days in PAR_DAYS},
+        **{
+            f"par{days}_ratio": share(values[f"par{days}_amount"], outstanding) for days in PAR_DAYS
+        },
+        aging=aging,
+    )
+
+
+def shape(
+    group_by: PortfolioGroup, grouped: Sequence[Row[Any]], total: Row[Any]
+) -> tuple[list[PortfolioRow], PortfolioRow]:
+    is_id = group_by in (
+        PortfolioGroup.centre,
+        PortfolioGroup.lender,
+        PortfolioGroup.product,
+        PortfolioGroup.adviser,
+    )
+    keyed: list[tuple[GroupKey, PortfolioRow]] = []
+    for row in grouped:
+        if is_id:
+            key = id_key(row.key)
+            label = id_label(row.key, row.label)
+        else:
+            key = text_key(row.key)
+            label = humanise(str(key))
+        keyed.append((key, _row(key, label, row)))
+    return sorted_rows(keyed), _row(None, TOTAL_LABEL, total)
+
+
+async def portfolio_report(
+    session: AsyncSession,
+    *,
+    as_of: date,
+    today: date,
+    group_by: PortfolioGroup,
+    centre_id: int | None,
+) -> PortfolioReport:
+    result = (await session.execute(portfolio_statement(as_of, today, group_by, centre_id))).all()
+    grouped = [row for row in result if not row.is_total]
+    (total,) = [row for row in result if row.is_total]
+    rows, total_row = shape(group_by, grouped, total)
+    return PortfolioReport(
+        as_of=as_of, group_by=group_by, centre_id=centre_id, rows=rows, total=total_row
+    )

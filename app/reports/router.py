@@ -1,0 +1,284 @@
+"""`/api/v1/reports/*`: JSON by default, `format=csv` or `format=xlsx` for the same rows."""
+
+import os
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from app.core.db import SessionDep
+from app.core.openapi import errors
+from app.reports import service
+from app.reports.dates import Interval
+from app.reports.labels import humanise
+from app.reports.render import (
+    COACHING_COLUMNS,
+    CSV_MEDIA_TYPE,
+    FLOWS_COLUMNS,
+    IMPACT_COLUMNS,
+    PORTFOLIO_COLUMNS,
+    XLSX_MEDIA_TYPE,
+    Column,
+    Table,
+    content_disposition,
+    iter_csv,
+    render_xlsx,
+)
+from app.reports.schemas import (
+    CoachingGroup,
+    CoachingReport,
+    FlowsReport,
+    ImpactGroup,
+    ImpactReport,
+    PortfolioGroup,
+    PortfolioReport,
+    ReportFormat,
+)
+from app.users.deps import CurrentUser, SettingsDep
+
+router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report as JSON; with `format=csv` a CSV file (header first, the "
+        "total last with `Total` in its first cell); with `format=xlsx` an Excel workbook "
+        "(rows with number formats, frozen header, parameters on a second sheet).",
+        "content": {
+            CSV_MEDIA_TYPE: {"schema": {"type": "string"}},
+            XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}},
+        },
+    },
+    **errors(401, 404, 422),
+}
+
+# Dates far outside any portfolio's life would only overflow calendar arithmetic.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+AsOf = Annotated[
+    date | None,
+    Query(
+        ge=EARLIEST,
+        le=LATEST,
+        description="The date the figures are computed at (default: today, in TIMEZONE).",
+    ),
+]
+CentreId = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2**31 - 1,
+        description="One centre (404 outside the caller's scope); default: all in scope.",
+    ),
+]
+Format = Annotated[ReportFormat, Query(description="`json` (default), `csv` or `xlsx`.")]
+From = Annotated[
+    date,
+    Query(alias="from", ge=EARLIEST, le=LATEST, description="First day of the range (included)."),
+]
+To = Annotated[date, Query(ge=EARLIEST, le=LATEST, description="Last day of the range (included).")]
+
+
+async def _respond(
+    session: AsyncSession,
+    report: BaseModel,
+    report_format: ReportFormat,
+    *,
+    name: str,
+    title: str,
+    dated: str,
+    columns: list[Column],
+    parameters: list[tuple[str, str]],
+    chart_ratio: str | None = None,
+) -> Any:
+    if report_format is ReportFormat.json:
+        return report
+    body = report.model_dump(mode="json", by_alias=True)
+    centre = await service.centre_label(session, body["centre_id"])
+    table = Table(
+        name=name,
+        title=title,
+        parameters=[*parameters, ("Centre", centre)],
+        columns=columns,
+        rows=body["rows"],
+        total=body["total"],
+        chart_ratio=chart_ratio,
+    )
+    if report_format is ReportFormat.csv:
+        return StreamingResponse(
+            iter_csv(table),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers=content_disposition(f"{name}-{dated}.csv"),
+        )
+    path = await run_in_threadpool(render_xlsx, table)
+    return FileResponse(
+        path,
+        media_type=XLSX_MEDIA_TYPE,
+        headers=content_disposition(f"{name}-{dated}.xlsx"),
+        background=BackgroundTask(os.remove, path),
+    )
+
+
+def _group_parameter(group_by: Any) -> tuple[str, str]:
+    return ("Grouped by", humanise(group_by.value))
+
+
+@router.get(
+    "/portfolio",
+    response_model=PortfolioReport,
+    summary="Portfolio at risk and aging as of a date",
+    description=(
+        "Loans outstanding at `as_of` (disbursed on or before it, neither repaid nor written "
+        "off by then), computed from the dated repayment history for past dates: "
+        "outstanding principal, arrears, PAR1/PAR30/PAR90 (whole outstanding principal of "
+        "loans more than N days past due, and its ratio to all outstanding principal) and "
+        "aging buckets, by `group_by`. Borrowers without the grouping attribute fall under "
+        "`unspecified`. Age bands are ages at `as_of`; under 18 is `unspecified`."
+    ),
+    responses=FILE_RESPONSES,
+)
+async def portfolio_report(
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    as_of: AsOf = None,
+    group_by: PortfolioGroup = PortfolioGroup.centre,
+    centre_id: CentreId = None,
+    format: Format = ReportFormat.json,
+) -> Any:
+    today = settings.today()
+    day = as_of or today
+    report = await service.portfolio(
+        session, actor, as_of=day, today=today, group_by=group_by, centre_id=centre_id
+    )
+    return await _respond(
+        session,
+        report,
+        format,
+        name="portfolio",
+        title="Portfolio at risk and aging",
+        dated=day.isoformat(),
+        columns=PORTFOLIO_COLUMNS,
+        parameters=[("As of", day.isoformat()), _group_parameter(group_by)],
+        chart_ratio="par30_ratio",
+    )
+
+
+@router.get(
+    "/flows",
+    response_model=FlowsReport,
+    summary="Disbursements, collections, write-offs and on-time repayment by period",
+    description=(
+        "One row per calendar month, quarter or year meeting [`from`, `to`] (both "
+        "included; zeros included), each counting only dates inside both the period and "
+        "the range; `period_start` is the calendar period's first day. `from` after `to`, "
+        "or a range of more than 400 periods, is a 422."
+    ),
+    responses=FILE_RESPONSES,
+)
+async def flows_report(
+    session: SessionDep,
+    actor: CurrentUser,
+    start: From,
+    to: To,
+    interval: Interval = Interval.month,
+    centre_id: CentreId = None,
+    format: Format = ReportFormat.json,
+) -> Any:
+    report = await service.flows(
+        session, actor, start=start, end=to, interval=interval, centre_id=centre_id
+    )
+    return await _respond(
+        session,
+        report,
+        format,
+        name="flows",
+        title="Portfolio flows",
+        dated=f"{start.isoformat()}_{to.isoformat()}",
+        columns=FLOWS_COLUMNS,
+        parameters=[
+            ("From", start.isoformat()),
+            ("To", to.isoformat()),
+            ("Interval", humanise(interval.value)),
+        ],
+    )
+
+
+@router.get(
+    "/coaching",
+    response_model=CoachingReport,
+    summary="Coaching activity over a date range",
+    description=(
+        "Sessions held in [`from`, `to`] (both included): count, hours (sum of durations / "
+        "60), distinct holders reached and the share of women among them, by adviser "
+        "(default), kind, centre or month (key: the month's first day)."
+    ),
+    responses=FILE_RESPONSES,
+)
+async def coaching_report(
+    session: SessionDep,
+    actor: CurrentUser,
+    start: From,
+    to: To,
+    group_by: CoachingGroup = CoachingGroup.adviser,
+    centre_id: CentreId = None,
+    format: Format = ReportFormat.json,
+) -> Any:
+    report = await service.coaching(
+        session, actor, start=start, end=to, group_by=group_by, centre_id=centre_id
+    )
+    return await _respond(
+        session,
+        report,
+        format,
+        name="coaching",
+        title="Coaching activity",
+        dated=f"{start.isoformat()}_{to.isoformat()}",
+        columns=COACHING_COLUMNS,
+        parameters=[
+            ("From", start.isoformat()),
+            ("To", to.isoformat()),
+            _group_parameter(group_by),
+        ],
+    )
+
+
+@router.get(
+    "/impact",
+    response_model=ImpactReport,
+    summary="Holders, enterprises, survival, jobs and loan uptake as of a date",
+    description=(
+        "Holders are grouped by their own attributes, enterprises by theirs (by gender, "
+        "under their owners' gender or `mixed`). Survival over 12 (24) months: among "
+        "enterprises created at least that long before `as_of`, the share not closed before "
+        "that anniversary. Jobs: the latest follow-up's employees count of each active "
+        "enterprise (else its jobs at creation). Loan uptake: among holders first coached at "
+        "least 6 months before `as_of`, the share with a loan disbursed within 6 months of "
+        "that first session."
+    ),
+    responses=FILE_RESPONSES,
+)
+async def impact_report(
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    as_of: AsOf = None,
+    group_by: ImpactGroup = ImpactGroup.centre,
+    centre_id: CentreId = None,
+    format: Format = ReportFormat.json,
+) -> Any:
+    day = as_of or settings.today()
+    report = await service.impact(session, actor, as_of=day, group_by=group_by, centre_id=centre_id)
+    return await _respond(
+        session,
+        report,
+        format,
+        name="impact",
+        title="Impact",
+        dated=day.isoformat(),
+        columns=IMPACT_COLUMNS,
+        parameters=[("As of", day.isoformat()), _group_parameter(group_by)],
+    )
