@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint migrate demo clean
+.PHONY: install run test lint migrate demo clean fuzz
 
 $(BIN)/tracker: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,12 @@ lint: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+# Fuzz a running server with schemathesis (kept out of the project's dependencies):
+#   make fuzz URL=http://127.0.0.1:8000 TOKEN=<bearer token>
+URL ?= http://127.0.0.1:8000
+fuzz:
+	$(PYTHON) -m venv .fuzz-venv
+	.fuzz-venv/bin/python -m pip install --quiet schemathesis
+	.fuzz-venv/bin/st run $(URL)/openapi.json -H "Authorization: Bearer $(TOKEN)" \
+		-c not_a_server_error --max-examples 30 --phases examples,coverage,fuzzing
