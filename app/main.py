@@ -3,10 +3,11 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.audit.router import router as audit_router
+from app.centres.deps import known_centre_param
 from app.centres.router import router as centres_router
 from app.coaching.router import router as coaching_router
 from app.core.config import Settings, get_settings
@@ -87,11 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = create_sessionmaker(engine)
 
     install_error_handlers(app)
+    for router in (health_router, auth_router, users_router, centres_router):
+        app.include_router(router)
     for router in (
-        health_router,
-        auth_router,
-        users_router,
-        centres_router,
         audit_router,
         holders_router,
         timeline_router,
@@ -102,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worklist_router,
         reports_router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=[Depends(known_centre_param)])
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -146,3 +146,34 @@ async def test_audit_events_are_for_admins_and_managers_of_their_centre(
     assert (
         await client.get("/api/v1/audit-events", headers=auth(adviser, settings))
     ).status_code == 403
+
+
+async def test_centre_id_parameter_naming_no_centre_is_404_everywhere(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    admin = await make_user(session, role="admin")
+    own = await make_centre(session)
+    other = await make_centre(session)
+    adviser = await make_user(session, role="adviser", centre=own)
+    await session.commit()
+    paths = [
+        "/api/v1/holders",
+        "/api/v1/enterprises",
+        "/api/v1/loans",
+        "/api/v1/coaching-sessions?from=2025-01-01&to=2025-12-31",
+        "/api/v1/follow-ups",
+        "/api/v1/reports/portfolio",
+    ]
+    for path in paths:
+        joiner = "&" if "?" in path else "?"
+        missing = await client.get(f"{path}{joiner}centre_id=987654", headers=auth(admin, settings))
+        assert missing.status_code == 404, path
+        assert missing.headers["content-type"] == "application/problem+json"
+        foreign = await client.get(
+            f"{path}{joiner}centre_id={other.id}", headers=auth(adviser, settings)
+        )
+        assert foreign.status_code == 404, path
+        mine = await client.get(
+            f"{path}{joiner}centre_id={own.id}", headers=auth(adviser, settings)
+        )
+        assert mine.status_code == 200, path
