@@ -1,24 +1,29 @@
-"""Who may log and change an adviser's records (coaching sessions, enterprise follow-ups).
+"""Rules shared by an adviser's records (coaching sessions, enterprise follow-ups).
 
+Who may log and change them:
 - Admins, managers and advisers write; viewers read only (403).
 - An adviser logs in its own name; sending another `adviser_id` is 403.
 - Managers and admins log for an adviser: `adviser_id` is then required and must be an
   active adviser of the record's centre (or an adviser with no centre), else 422.
 - The adviser who logged a record, and managers and admins in scope, may change it;
   another adviser gets 403.
+
+Their dates: the day a record happened is not in the future, and a list's `from`/`to`
+range includes both ends.
 """
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from app.centres.models import Centre
 from app.core.errors import Forbidden, RuleViolation
 from app.core.scope import Actor, Role
+from app.holders.schemas import fits_id_column
+from app.holders.service import WRITERS
 from app.users.models import User
-
-WRITERS = (Role.admin, Role.manager, Role.adviser)
 
 
 def ensure_may_write(actor: Actor) -> None:
@@ -36,15 +41,21 @@ def ensure_not_future(field: str, value: date, today: date) -> None:
         raise RuleViolation(field, f"must not be in the future (today is {today.isoformat()})")
 
 
-async def resolve_centre(session: AsyncSession, actor: Actor, requested: int | None) -> int:
-    """The record's centre: the one sent, else the caller's; it must be in the caller's scope."""
-    if requested is None:
-        if actor.centre_id is None:
-            raise RuleViolation("centre_id", "required for callers who belong to no centre")
-        return actor.centre_id
-    if not actor.sees_centre(requested) or await session.get(Centre, requested) is None:
-        raise RuleViolation("centre_id", "no such centre in your scope")
-    return requested
+def within_dates(
+    stmt: Select[Any],
+    column: InstrumentedAttribute[date],
+    start: date | None,
+    end: date | None,
+) -> Select[Any]:
+    """Keep the rows whose `column` lies in [`start`, `end`], both ends included (either
+    may be open); a `from` after `to` is a 422 naming `from`."""
+    if start is not None and end is not None and start > end:
+        raise RuleViolation("from", "must not be after `to`")
+    if start is not None:
+        stmt = stmt.where(column >= start)
+    if end is not None:
+        stmt = stmt.where(column <= end)
+    return stmt
 
 
 async def resolve_adviser(
@@ -57,16 +68,12 @@ async def resolve_adviser(
         return actor.id
     if requested is None:
         raise RuleViolation("adviser_id", "required: name the adviser of the centre who did it")
-    row = (
-        await session.execute(
-            select(User.id).where(
-                User.id == requested,
-                User.role == Role.adviser.value,
-                User.is_active.is_(True),
-                (User.centre_id == centre_id) | User.centre_id.is_(None),
-            )
-        )
-    ).first()
-    if row is None:
+    advisers = select(User.id).where(
+        User.id == requested,
+        User.role == Role.adviser.value,
+        User.is_active.is_(True),
+        (User.centre_id == centre_id) | User.centre_id.is_(None),
+    )
+    if not fits_id_column(requested) or (await session.execute(advisers)).first() is None:
         raise RuleViolation("adviser_id", "must be an active adviser of the record's centre")
     return requested

@@ -18,6 +18,7 @@ from app.core.db import SessionDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.patching import patch_values
+from app.holders.params import PathId, QueryId
 from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
@@ -84,10 +85,10 @@ async def list_coaching_sessions(
     actor: CurrentUser,
     page: PageDep,
     order_by: Annotated[list[Any], Depends(session_sort)],
-    centre_id: Annotated[int | None, Query()] = None,
-    adviser_id: Annotated[int | None, Query()] = None,
-    holder_id: Annotated[int | None, Query()] = None,
-    enterprise_id: Annotated[int | None, Query()] = None,
+    centre_id: QueryId = None,
+    adviser_id: QueryId = None,
+    holder_id: QueryId = None,
+    enterprise_id: QueryId = None,
     kind: Annotated[SessionKind | None, Query()] = None,
     held_from: Annotated[date | None, Query(alias="from")] = None,
     held_to: Annotated[date | None, Query(alias="to")] = None,
@@ -139,7 +140,7 @@ async def create_coaching_session(
     responses=errors(*READ),
 )
 async def get_coaching_session(
-    session_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    session_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> SessionOut:
     item = await service.get_coaching_session(session, actor, session_id)
     set_etag(response, item.record.version)
@@ -157,7 +158,7 @@ async def get_coaching_session(
     responses=errors(*UPDATE),
 )
 async def update_coaching_session(
-    session_id: int,
+    session_id: PathId,
     body: SessionUpdate,
     session: SessionDep,
     actor: CurrentUser,

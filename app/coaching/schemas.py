@@ -2,9 +2,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import RequestModel
+from app.holders.text import LongText, NoNul
 
 
 class SessionKind(StrEnum):
@@ -34,9 +35,18 @@ class Attendance(StrEnum):
     absent = "absent"
 
 
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
+Topic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
 Duration = Annotated[int, Field(ge=1, le=600, description="Minutes, 1 to 600.")]
+
+
+def distinct_holders(ids: list[int]) -> list[int]:
+    if len(set(ids)) != len(ids):
+        raise ValueError("must not repeat a holder")
+    return ids
+
+
 HolderIds = Annotated[
     list[int],
     Field(
@@ -44,12 +54,18 @@ HolderIds = Annotated[
         max_length=500,
         description="The holders who took part (at least one, all of the session's centre).",
     ),
+    AfterValidator(distinct_holders),
 ]
 
 
 class ParticipantIn(RequestModel):
     holder_id: int
     attendance: Attendance
+
+
+def distinct_participants(items: list[ParticipantIn]) -> list[ParticipantIn]:
+    distinct_holders([p.holder_id for p in items])
+    return items
 
 
 Participants = Annotated[
@@ -61,19 +77,8 @@ Participants = Annotated[
         "`holder_ids` when both are sent; holders not listed here are `present`. "
         "On creation, `participants` alone may replace `holder_ids`.",
     ),
+    AfterValidator(distinct_participants),
 ]
-
-
-def _unique_ids(ids: list[int] | None, what: str) -> list[int] | None:
-    if ids is not None and len(set(ids)) != len(ids):
-        raise ValueError(f"{what} must not repeat a holder")
-    return ids
-
-
-def _unique_participants(items: list[ParticipantIn] | None) -> list[ParticipantIn] | None:
-    if items is not None:
-        _unique_ids([p.holder_id for p in items], "participants")
-    return items
 
 
 CREATE_EXAMPLE: dict[str, Any] = {
@@ -112,16 +117,6 @@ class SessionCreate(RequestModel):
     participants: Participants | None = None
     enterprise_id: int | None = None
 
-    @field_validator("holder_ids")
-    @classmethod
-    def distinct_holders(cls, value: list[int] | None) -> list[int] | None:
-        return _unique_ids(value, "holder_ids")
-
-    @field_validator("participants")
-    @classmethod
-    def distinct_participants(cls, value: list[ParticipantIn] | None) -> list[ParticipantIn] | None:
-        return _unique_participants(value)
-
 
 class SessionUpdate(RequestModel):
     """Partial update. `holder_ids` replaces the session's holders (those kept keep their
@@ -151,16 +146,6 @@ class SessionUpdate(RequestModel):
     holder_ids: HolderIds | None = None
     participants: Participants | None = None
     enterprise_id: int | None = None
-
-    @field_validator("holder_ids")
-    @classmethod
-    def distinct_holders(cls, value: list[int] | None) -> list[int] | None:
-        return _unique_ids(value, "holder_ids")
-
-    @field_validator("participants")
-    @classmethod
-    def distinct_participants(cls, value: list[ParticipantIn] | None) -> list[ParticipantIn] | None:
-        return _unique_participants(value)
 
 
 class ParticipantOut(BaseModel):

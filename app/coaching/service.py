@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.coaching.authoring import (
@@ -24,18 +24,20 @@ from app.coaching.authoring import (
     ensure_may_write,
     ensure_not_future,
     resolve_adviser,
-    resolve_centre,
+    within_dates,
 )
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.core import audit
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
-from app.core.errors import NotFound, RuleViolation
+from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
-from app.core.scope import Actor, centre_filter, ensure_visible, visible_to
+from app.core.scope import Actor
 from app.enterprises.models import Enterprise
-from app.holders.models import Holder
+from app.holders.records import get_in_scope, listed_in_scope, where_equal
+from app.holders.schemas import fits_id_column
+from app.holders.service import ensure_holders_of_centre, resolve_centre
 
 PRESENT = "present"
 
@@ -58,10 +60,6 @@ class SessionFilters:
 class SessionWithRoster:
     record: CoachingSession
     roster: Roster
-
-
-def visible_sessions(actor: Actor) -> Select[tuple[CoachingSession]]:
-    return visible_to(select(CoachingSession), CoachingSession.centre_id, actor)
 
 
 async def rosters_of(session: AsyncSession, session_ids: Sequence[int]) -> dict[int, Roster]:
@@ -91,22 +89,18 @@ async def list_coaching_sessions(
     filters: SessionFilters,
 ) -> tuple[list[SessionWithRoster], int]:
     """One page of sessions in scope and their participants: three statements in all."""
-    if filters.held_from and filters.held_to and filters.held_from > filters.held_to:
-        raise RuleViolation("from", "must not be after `to`")
-    stmt = visible_sessions(actor)
-    centre_id = centre_filter(actor, filters.centre_id)
-    if centre_id is not None:
-        stmt = stmt.where(CoachingSession.centre_id == centre_id)
-    if filters.adviser_id is not None:
-        stmt = stmt.where(CoachingSession.adviser_id == filters.adviser_id)
-    if filters.enterprise_id is not None:
-        stmt = stmt.where(CoachingSession.enterprise_id == filters.enterprise_id)
-    if filters.kind is not None:
-        stmt = stmt.where(CoachingSession.kind == filters.kind)
-    if filters.held_from is not None:
-        stmt = stmt.where(CoachingSession.held_on >= filters.held_from)
-    if filters.held_to is not None:
-        stmt = stmt.where(CoachingSession.held_on <= filters.held_to)
+    stmt = listed_in_scope(
+        select(CoachingSession), CoachingSession.centre_id, actor, filters.centre_id
+    )
+    stmt = where_equal(
+        stmt,
+        {
+            CoachingSession.adviser_id: filters.adviser_id,
+            CoachingSession.enterprise_id: filters.enterprise_id,
+            CoachingSession.kind: filters.kind,
+        },
+    )
+    stmt = within_dates(stmt, CoachingSession.held_on, filters.held_from, filters.held_to)
     if filters.holder_id is not None:
         stmt = stmt.where(
             exists().where(
@@ -122,10 +116,7 @@ async def list_coaching_sessions(
 async def get_coaching_session(
     session: AsyncSession, actor: Actor, session_id: int
 ) -> SessionWithRoster:
-    record = await session.get(CoachingSession, session_id)
-    if record is None:
-        raise NotFound("Coaching session not found.")
-    ensure_visible(record.centre_id, actor, "Coaching session")
+    record = await get_in_scope(session, actor, CoachingSession, session_id, "Coaching session")
     rosters = await rosters_of(session, [record.id])
     return SessionWithRoster(record, rosters[record.id])
 
@@ -152,35 +143,13 @@ def build_roster(
     return {h: marks.get(h, kept.get(h, PRESENT)) for h in holder_ids}
 
 
-async def ensure_holders_of_centre(
-    session: AsyncSession, holder_ids: Sequence[int], centre_id: int
-) -> None:
-    if not holder_ids:
-        return
-    found = set(
-        (
-            await session.execute(
-                select(Holder.id).where(Holder.id.in_(holder_ids), Holder.centre_id == centre_id)
-            )
-        ).scalars()
-    )
-    missing = sorted(set(holder_ids) - found)
-    if missing:
-        listed = ", ".join(str(h) for h in missing)
-        raise RuleViolation("holder_ids", f"unknown holders or holders of another centre: {listed}")
-
-
 async def ensure_enterprise_of_centre(
     session: AsyncSession, enterprise_id: int, centre_id: int
 ) -> None:
-    found = (
-        await session.execute(
-            select(Enterprise.id).where(
-                Enterprise.id == enterprise_id, Enterprise.centre_id == centre_id
-            )
-        )
-    ).first()
-    if found is None:
+    of_centre = select(Enterprise.id).where(
+        Enterprise.id == enterprise_id, Enterprise.centre_id == centre_id
+    )
+    if not fits_id_column(enterprise_id) or (await session.execute(of_centre)).first() is None:
         raise RuleViolation("enterprise_id", "no such enterprise in the session's centre")
 
 
@@ -203,7 +172,7 @@ async def create_coaching_session(
     roster = build_roster(values.pop("holder_ids", None), values.pop("participants", None), None)
     ensure_not_future("held_on", values["held_on"], today)
     ensure_format_fits(values["format"], roster)
-    await ensure_holders_of_centre(session, list(roster), centre_id)
+    await ensure_holders_of_centre(session, "holder_ids", list(roster), centre_id)
     if values.get("enterprise_id") is not None:
         await ensure_enterprise_of_centre(session, values["enterprise_id"], centre_id)
 
@@ -288,7 +257,7 @@ async def update_coaching_session(
         ensure_not_future("held_on", values["held_on"], today)
     ensure_format_fits(values.get("format", record.format), roster)
     await ensure_holders_of_centre(
-        session, [h for h in roster if h not in current.roster], record.centre_id
+        session, "holder_ids", [h for h in roster if h not in current.roster], record.centre_id
     )
     if values.get("enterprise_id") is not None:
         await ensure_enterprise_of_centre(session, values["enterprise_id"], record.centre_id)

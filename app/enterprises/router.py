@@ -17,7 +17,7 @@ from app.enterprises.schemas import (
     EnterpriseStatus,
     EnterpriseUpdate,
 )
-from app.holders.schemas import DB_INT_MAX
+from app.holders.params import PathId, QueryId, SearchWords
 from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
@@ -36,21 +36,17 @@ enterprise_sort = sorting(
     default="id",
 )
 
-IdFilter = Query(ge=1, le=DB_INT_MAX)
-
 
 def enterprise_filters(
-    centre_id: Annotated[int | None, IdFilter] = None,
+    centre_id: QueryId = None,
     status: Annotated[EnterpriseStatus | None, Query()] = None,
     sector: Annotated[Sector | None, Query()] = None,
     area: Annotated[Area | None, Query()] = None,
     region: Annotated[Region | None, Query()] = None,
-    owner_id: Annotated[int | None, IdFilter] = None,
+    owner_id: QueryId = None,
     q: Annotated[
-        str | None,
+        SearchWords | None,
         Query(
-            min_length=1,
-            max_length=100,
             description="Words that must all appear in the name (case- and accent-insensitive).",
         ),
     ] = None,
@@ -122,7 +118,7 @@ async def create_enterprise(
     responses=errors(*READ),
 )
 async def get_enterprise(
-    enterprise_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    enterprise_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> EnterpriseOut:
     enterprise, owners = await service.get_enterprise_with_owners(session, actor, enterprise_id)
     set_etag(response, enterprise.version)
@@ -138,7 +134,7 @@ async def get_enterprise(
     responses=errors(*UPDATE),
 )
 async def update_enterprise(
-    enterprise_id: int,
+    enterprise_id: PathId,
     body: EnterpriseUpdate,
     session: SessionDep,
     actor: CurrentUser,

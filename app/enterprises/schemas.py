@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 from app.core.enums import Area, Region, Sector
 from app.core.schemas import RequestModel, ResponseModel
 from app.enterprises.models import Enterprise
-from app.holders.schemas import RecordId
+from app.holders.text import NoNul
 
 
 class LegalForm(StrEnum):
@@ -29,9 +29,11 @@ class EnterpriseStatus(StrEnum):
 
 
 EnterpriseName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
 ]
-Activity = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Activity = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul
+]
 Ice = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{15}$"),
@@ -40,7 +42,7 @@ Ice = Annotated[
     ),
 ]
 OwnerIds = Annotated[
-    list[RecordId],
+    list[int],
     Field(
         min_length=1,
         max_length=50,
@@ -73,7 +75,7 @@ class EnterpriseCreate(RequestModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [CREATE_EXAMPLE]})
 
-    centre_id: RecordId | None = None
+    centre_id: int | None = None
     name: EnterpriseName
     legal_form: LegalForm
     sector: Sector

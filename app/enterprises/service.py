@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core import audit
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
-from app.core.errors import NotFound, RuleViolation
+from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
-from app.core.scope import Actor, centre_filter, ensure_visible, visible_to
+from app.core.scope import Actor
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.enterprises.schemas import EnterpriseStatus
-from app.holders.models import Holder
-from app.holders.service import WRITERS, resolve_centre
-from app.holders.text import fold, search_words
+from app.holders.records import get_in_scope, listed_in_scope, where_equal, where_words
+from app.holders.service import WRITERS, ensure_holders_of_centre, resolve_centre
+from app.holders.text import fold
 
 SEARCH_TEXT_LENGTH = 200
 
@@ -72,14 +72,6 @@ def unique_ids(ids: Sequence[int]) -> list[int]:
     return sorted(set(ids))
 
 
-async def check_owners(session: AsyncSession, owner_ids: list[int], centre_id: int) -> None:
-    """Every owner must be an existing holder of the enterprise's centre (422 otherwise)."""
-    stmt = select(Holder.id).where(Holder.id.in_(owner_ids), Holder.centre_id == centre_id)
-    found = set((await session.execute(stmt)).scalars())
-    if found != set(owner_ids):
-        raise RuleViolation("owner_ids", "every owner must be a holder of the enterprise's centre")
-
-
 async def owners_by_enterprise(
     session: AsyncSession, enterprise_ids: Sequence[int]
 ) -> dict[int, list[int]]:
@@ -104,19 +96,16 @@ async def owner_ids_of(session: AsyncSession, enterprise_id: int) -> list[int]:
 def filtered_enterprises(actor: Actor, filters: EnterpriseFilters) -> Select[Enterprise]:
     """Enterprises in the caller's scope matching every filter; `q` matches the name's
     words regardless of case and accents."""
-    stmt = visible_to(select(Enterprise), Enterprise.centre_id, actor)
-    if filters.centre_id is not None:
-        # 404 for a centre outside the caller's scope; the scope itself is applied above.
-        stmt = stmt.where(Enterprise.centre_id == centre_filter(actor, filters.centre_id))
-    equalities = {
-        Enterprise.status: filters.status,
-        Enterprise.sector: filters.sector,
-        Enterprise.area: filters.area,
-        Enterprise.region: filters.region,
-    }
-    for column, value in equalities.items():
-        if value is not None:
-            stmt = stmt.where(column == value)
+    stmt = listed_in_scope(select(Enterprise), Enterprise.centre_id, actor, filters.centre_id)
+    stmt = where_equal(
+        stmt,
+        {
+            Enterprise.status: filters.status,
+            Enterprise.sector: filters.sector,
+            Enterprise.area: filters.area,
+            Enterprise.region: filters.region,
+        },
+    )
     if filters.owner_id is not None:
         stmt = stmt.where(
             Enterprise.id.in_(
@@ -125,9 +114,7 @@ def filtered_enterprises(actor: Actor, filters: EnterpriseFilters) -> Select[Ent
                 )
             )
         )
-    for word in search_words(filters.q or ""):
-        stmt = stmt.where(Enterprise.search_text.contains(word, autoescape=True))
-    return stmt
+    return where_words(stmt, Enterprise.search_text, filters.q)
 
 
 async def list_enterprises(
@@ -146,11 +133,7 @@ async def list_enterprises(
 
 
 async def get_enterprise(session: AsyncSession, actor: Actor, enterprise_id: int) -> Enterprise:
-    enterprise = await session.get(Enterprise, enterprise_id)
-    if enterprise is None:
-        raise NotFound("Enterprise not found.")
-    ensure_visible(enterprise.centre_id, actor, "Enterprise")
-    return enterprise
+    return await get_in_scope(session, actor, Enterprise, enterprise_id, "Enterprise")
 
 
 async def get_enterprise_with_owners(
@@ -175,7 +158,7 @@ async def create_enterprise(
             else EnterpriseStatus.active
         ).value
     check_dates(values["status"], values.get("created_on"), values.get("closed_on"), today)
-    await check_owners(session, owner_ids, values["centre_id"])
+    await ensure_holders_of_centre(session, "owner_ids", owner_ids, values["centre_id"])
     enterprise = Enterprise(**values, search_text=enterprise_search_text(values["name"]), version=1)
     session.add(enterprise)
     await session.flush()
@@ -236,7 +219,7 @@ async def update_enterprise(
         today,
     )
     if owners_after != owners_before:
-        await check_owners(session, owners_after, enterprise.centre_id)
+        await ensure_holders_of_centre(session, "owner_ids", owners_after, enterprise.centre_id)
     changes = apply_changes(enterprise, values)
     if "name" in changes:
         enterprise.search_text = enterprise_search_text(enterprise.name)

@@ -19,6 +19,7 @@ from app.followups.schemas import (
     Worklist,
 )
 from app.followups.service import FollowUpFilters
+from app.holders.params import PathId, QueryId
 from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
@@ -63,9 +64,9 @@ async def list_follow_ups(
     actor: CurrentUser,
     page: PageDep,
     order_by: Annotated[list[Any], Depends(follow_up_sort)],
-    centre_id: Annotated[int | None, Query()] = None,
-    enterprise_id: Annotated[int | None, Query()] = None,
-    adviser_id: Annotated[int | None, Query()] = None,
+    centre_id: QueryId = None,
+    enterprise_id: QueryId = None,
+    adviser_id: QueryId = None,
     enterprise_status: Annotated[ObservedStatus | None, Query()] = None,
     visited_from: Annotated[date | None, Query(alias="from")] = None,
     visited_to: Annotated[date | None, Query(alias="to")] = None,
@@ -106,8 +107,8 @@ async def follow_ups_due(
     settings: SettingsDep,
     page: PageDep,
     as_of: AsOf = None,
-    adviser_id: Annotated[int | None, Query()] = None,
-    centre_id: Annotated[int | None, Query()] = None,
+    adviser_id: QueryId = None,
+    centre_id: QueryId = None,
 ) -> Page[DueItem]:
     day = as_of or settings.today()
     rows, total = await service.follow_ups_due(
@@ -159,7 +160,7 @@ async def create_follow_up(
     responses=errors(*READ),
 )
 async def get_follow_up(
-    follow_up_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    follow_up_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> FollowUpOut:
     record = await service.get_follow_up(session, actor, follow_up_id)
     set_etag(response, record.version)
@@ -179,7 +180,7 @@ async def get_follow_up(
     responses=errors(*UPDATE),
 )
 async def update_follow_up(
-    follow_up_id: int,
+    follow_up_id: PathId,
     body: FollowUpUpdate,
     session: SessionDep,
     actor: CurrentUser,

@@ -2,10 +2,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.money import Money, NonNegativeMoney
 from app.core.schemas import RequestModel
+from app.holders.text import LongText
 
 
 class FollowUpMode(StrEnum):
@@ -42,17 +43,20 @@ class Need(StrEnum):
     other = "other"
 
 
-Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
 Employees = Annotated[int, Field(ge=0, le=500, description="0 to 500.")]
+
+
+def distinct_needs(tags: list[Need]) -> list[Need]:
+    if len(set(tags)) != len(tags):
+        raise ValueError("must not repeat a tag")
+    return tags
+
+
 Needs = Annotated[
-    list[Need], Field(max_length=len(Need), description="Distinct tags from the list.")
+    list[Need],
+    Field(max_length=len(Need), description="Distinct tags from the list."),
+    AfterValidator(distinct_needs),
 ]
-
-
-def _distinct_needs(value: list[Any] | None) -> list[Any] | None:
-    if value is not None and len(set(value)) != len(value):
-        raise ValueError("needs must not repeat a tag")
-    return value
 
 
 CREATE_EXAMPLE: dict[str, Any] = {
@@ -84,14 +88,8 @@ class FollowUpCreate(RequestModel):
     employees_count: Employees | None = None
     risk_level: RiskLevel | None = None
     needs: Needs = Field(default_factory=list)
-    notes: Notes | None = None
+    notes: LongText | None = None
     next_follow_up_on: date | None = Field(default=None, description="After `visited_on`.")
-
-    @field_validator("needs")
-    @classmethod
-    def distinct_needs(cls, value: list[Any]) -> list[Any]:
-        _distinct_needs(value)
-        return value
 
 
 class FollowUpUpdate(RequestModel):
@@ -107,13 +105,8 @@ class FollowUpUpdate(RequestModel):
     employees_count: Employees | None = None
     risk_level: RiskLevel | None = None
     needs: Needs | None = None
-    notes: Notes | None = None
+    notes: LongText | None = None
     next_follow_up_on: date | None = None
-
-    @field_validator("needs")
-    @classmethod
-    def distinct_needs(cls, value: list[Any] | None) -> list[Any] | None:
-        return _distinct_needs(value)
 
 
 class FollowUpOut(BaseModel):

@@ -2,7 +2,9 @@
 
 Rules (API.md "Enterprise follow-ups"):
 - The enterprise is in the caller's scope and created (not a `project`): else 422 naming
-  `enterprise_id`. A follow-up's centre is its enterprise's.
+  `enterprise_id`; so too when a change of `visited_on` or `enterprise_status` is made
+  after the enterprise was turned back into a project. A follow-up's centre is its
+  enterprise's.
 - `visited_on` not in the future and not before the enterprise's `created_on`;
   `next_follow_up_on`, when set, after `visited_on` (422 naming the field).
 - The enterprise's latest follow-up (greatest `visited_on`, then greatest id) sets its
@@ -27,19 +29,22 @@ from app.coaching.authoring import (
     ensure_may_write,
     ensure_not_future,
     resolve_adviser,
+    within_dates,
 )
 from app.core import audit
 from app.core.audit import json_safe
 from app.core.concurrency import check_if_match
-from app.core.errors import NotFound, RuleViolation
+from app.core.errors import RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
-from app.core.scope import Actor, centre_filter, ensure_visible, visible_to
+from app.core.scope import Actor, centre_filter, visible_to
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
 from app.followups.sql import days_after
 from app.holders.models import Holder
+from app.holders.records import get_in_scope, listed_in_scope, where_equal
+from app.holders.schemas import fits_id_column
 
 ENTERPRISE_STATUS_FROM_VISIT = {
     "active": "active",
@@ -69,10 +74,6 @@ class DueRow:
     days_overdue: int
 
 
-def visible_follow_ups(actor: Actor) -> Select[tuple[FollowUp]]:
-    return visible_to(select(FollowUp), FollowUp.centre_id, actor)
-
-
 async def list_follow_ups(
     session: AsyncSession,
     actor: Actor,
@@ -80,43 +81,39 @@ async def list_follow_ups(
     order_by: list[Any],
     filters: FollowUpFilters,
 ) -> tuple[list[FollowUp], int]:
-    if filters.visited_from and filters.visited_to and filters.visited_from > filters.visited_to:
-        raise RuleViolation("from", "must not be after `to`")
-    stmt = visible_follow_ups(actor)
-    centre_id = centre_filter(actor, filters.centre_id)
-    if centre_id is not None:
-        stmt = stmt.where(FollowUp.centre_id == centre_id)
-    if filters.enterprise_id is not None:
-        stmt = stmt.where(FollowUp.enterprise_id == filters.enterprise_id)
-    if filters.adviser_id is not None:
-        stmt = stmt.where(FollowUp.adviser_id == filters.adviser_id)
-    if filters.enterprise_status is not None:
-        stmt = stmt.where(FollowUp.enterprise_status == filters.enterprise_status)
-    if filters.visited_from is not None:
-        stmt = stmt.where(FollowUp.visited_on >= filters.visited_from)
-    if filters.visited_to is not None:
-        stmt = stmt.where(FollowUp.visited_on <= filters.visited_to)
+    stmt = listed_in_scope(select(FollowUp), FollowUp.centre_id, actor, filters.centre_id)
+    stmt = where_equal(
+        stmt,
+        {
+            FollowUp.enterprise_id: filters.enterprise_id,
+            FollowUp.adviser_id: filters.adviser_id,
+            FollowUp.enterprise_status: filters.enterprise_status,
+        },
+    )
+    stmt = within_dates(stmt, FollowUp.visited_on, filters.visited_from, filters.visited_to)
     return await paginate(session, stmt, page, order_by)
 
 
 async def get_follow_up(session: AsyncSession, actor: Actor, follow_up_id: int) -> FollowUp:
-    record = await session.get(FollowUp, follow_up_id)
-    if record is None:
-        raise NotFound("Follow-up not found.")
-    ensure_visible(record.centre_id, actor, "Follow-up")
-    return record
+    return await get_in_scope(session, actor, FollowUp, follow_up_id, "Follow-up")
 
 
 async def followed_enterprise(
     session: AsyncSession, actor: Actor, enterprise_id: int
 ) -> Enterprise:
     """The enterprise a follow-up is about: in scope and created, else 422."""
-    enterprise = await session.get(Enterprise, enterprise_id)
+    enterprise = (
+        await session.get(Enterprise, enterprise_id) if fits_id_column(enterprise_id) else None
+    )
     if enterprise is None or not actor.sees_centre(enterprise.centre_id):
         raise RuleViolation("enterprise_id", "no such enterprise in your scope")
+    ensure_created(enterprise)
+    return enterprise
+
+
+def ensure_created(enterprise: Enterprise) -> None:
     if enterprise.status == "project" or enterprise.created_on is None:
         raise RuleViolation("enterprise_id", "the enterprise is still a project (not created)")
-    return enterprise
 
 
 def normalised(values: dict[str, Any]) -> dict[str, Any]:
@@ -224,6 +221,9 @@ async def update_follow_up(
         values["adviser_id"] = await resolve_adviser(
             session, actor, values["adviser_id"], record.centre_id
         )
+    if "visited_on" in values or "enterprise_status" in values:
+        # The status rule would give a `project` (no `created_on`) a created status.
+        ensure_created(enterprise)
     visited_on = values.get("visited_on", record.visited_on)
     next_follow_up_on = values.get("next_follow_up_on", record.next_follow_up_on)
     if "visited_on" in values or "next_follow_up_on" in values:

@@ -63,8 +63,17 @@ def arrears_statement(actor: Actor, as_of: date) -> Select[Any]:
     return scoped_to_caller(stmt, actor)
 
 
+def window_start(as_of: date, gap_days: int) -> date:
+    """The first day of the `gap_days` days up to and including `as_of`; the calendar's
+    first day when the window would reach before it (as of 0001-01-20, say)."""
+    days_back = gap_days - 1
+    if (as_of - date.min).days < days_back:
+        return date.min
+    return as_of - timedelta(days=days_back)
+
+
 def uncoached_statement(actor: Actor, as_of: date, gap_days: int) -> Select[Any]:
-    window_start = as_of - timedelta(days=gap_days - 1)
+    window_first_day = window_start(as_of, gap_days)
     own_holders = scoped_to_caller(select(Holder.id), actor)
     last_sessions = (
         select(
@@ -87,7 +96,7 @@ def uncoached_statement(actor: Actor, as_of: date, gap_days: int) -> Select[Any]
         .where(
             Holder.status.in_(COACHED_STATUSES),
             Holder.enrolled_on <= as_of,
-            or_(last_on.is_(None), last_on < window_start),
+            or_(last_on.is_(None), last_on < window_first_day),
         )
         .order_by(case((last_on.is_(None), 0), else_=1), last_on.asc(), Holder.id.asc())
     )

@@ -11,8 +11,8 @@ from app.core.pagination import Page, PageDep, sorting
 from app.core.patching import patch_values
 from app.holders import service
 from app.holders.models import Holder
+from app.holders.params import PathId, QueryId, SearchWords
 from app.holders.schemas import (
-    DB_INT_MAX,
     NULLABLE_ON_PATCH,
     HolderCreate,
     HolderOut,
@@ -37,26 +37,22 @@ holder_sort = sorting(
     default="id",
 )
 
-IdFilter = Query(ge=1, le=DB_INT_MAX)
-
 
 def youth_of(settings: Settings) -> service.YouthRange:
     return service.YouthRange(settings.youth_min_age, settings.youth_max_age)
 
 
 def holder_filters(
-    centre_id: Annotated[int | None, IdFilter] = None,
-    adviser_id: Annotated[int | None, IdFilter] = None,
+    centre_id: QueryId = None,
+    adviser_id: QueryId = None,
     status: Annotated[HolderStatus | None, Query()] = None,
     gender: Annotated[Gender | None, Query()] = None,
     area: Annotated[Area | None, Query()] = None,
     region: Annotated[Region | None, Query()] = None,
     sector: Annotated[Sector | None, Query()] = None,
     q: Annotated[
-        str | None,
+        SearchWords | None,
         Query(
-            min_length=1,
-            max_length=100,
             description="Words that must all appear in the name or national id; "
             "case-insensitive and, for Latin names, accent-insensitive.",
         ),
@@ -132,7 +128,7 @@ async def create_holder(
     responses=errors(*READ),
 )
 async def get_holder(
-    holder_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    holder_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> HolderOut:
     holder = await service.get_holder(session, actor, holder_id)
     set_etag(response, holder.version)
@@ -149,7 +145,7 @@ async def get_holder(
     responses=errors(*UPDATE),
 )
 async def update_holder(
-    holder_id: int,
+    holder_id: PathId,
     body: HolderUpdate,
     session: SessionDep,
     actor: CurrentUser,
@@ -182,7 +178,7 @@ async def update_holder(
     responses=errors(*ACTION),
 )
 async def anonymise_holder(
-    holder_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    holder_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> HolderOut:
     holder = await service.anonymise_holder(session, actor, holder_id)
     set_etag(response, holder.version)

@@ -9,10 +9,17 @@ from pydantic import AfterValidator, ConfigDict, EmailStr, Field, StringConstrai
 
 from app.core.enums import Area, Gender, Region, Sector
 from app.core.schemas import RequestModel, ResponseModel
+from app.holders.text import NoNul
 
 DB_INT_MAX = 2_147_483_647
+"""The largest value an INTEGER id column holds (PostgreSQL's int4)."""
 
-RecordId = Annotated[int, Field(ge=1, le=DB_INT_MAX)]
+
+def fits_id_column(value: int) -> bool:
+    """Whether `value` can be a record's id at all. Any other value names no record, and is
+    answered as a missing one without reaching the database (whose drivers fail on integers
+    beyond the column's range, each in its own way)."""
+    return 1 <= value <= DB_INT_MAX
 
 
 class EducationLevel(StrEnum):
@@ -81,10 +88,18 @@ Phone = Annotated[
         examples=["+212612345678"],
     ),
 ]
-PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-Province = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+]
+Address = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), NoNul
+]
+Province = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+]
+Summary = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), NoNul
+]
 
 PERSONAL_FIELDS = (
     "first_name",
@@ -149,8 +164,8 @@ class HolderCreate(RequestModel):
         }
     )
 
-    centre_id: RecordId | None = None
-    adviser_id: RecordId | None = Field(
+    centre_id: int | None = None
+    adviser_id: int | None = Field(
         default=None, description="An active adviser or manager of the holder's centre."
     )
     first_name: PersonName
@@ -179,7 +194,7 @@ class HolderUpdate(RequestModel):
         json_schema_extra={"examples": [{"status": "in_support", "phone": "0661234567"}]}
     )
 
-    adviser_id: RecordId | None = None
+    adviser_id: int | None = None
     first_name: PersonName | None = None
     last_name: PersonName | None = None
     national_id: NationalId | None = None

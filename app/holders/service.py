@@ -1,5 +1,6 @@
 """Project holders: registration, validation, search, scope and data protection (law 09-08)."""
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -13,13 +14,14 @@ from app.core import audit
 from app.core.audit import AuditEvent
 from app.core.concurrency import check_if_match
 from app.core.db import utcnow
-from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.errors import Conflict, RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
-from app.core.scope import Actor, Role, centre_filter, ensure_visible, visible_to
+from app.core.scope import Actor, Role
 from app.holders.models import Holder
-from app.holders.schemas import PERSONAL_FIELDS
-from app.holders.text import fold, search_words
+from app.holders.records import get_in_scope, listed_in_scope, where_equal, where_words
+from app.holders.schemas import PERSONAL_FIELDS, fits_id_column
+from app.holders.text import fold
 from app.users.models import User
 
 WRITERS = (Role.admin, Role.manager, Role.adviser)
@@ -85,7 +87,11 @@ async def resolve_centre(session: AsyncSession, actor: Actor, requested: int | N
         if actor.centre_id is None:
             raise RuleViolation("centre_id", "required for callers who belong to no centre")
         return actor.centre_id
-    if not actor.sees_centre(requested) or await session.get(Centre, requested) is None:
+    if (
+        not fits_id_column(requested)
+        or not actor.sees_centre(requested)
+        or await session.get(Centre, requested) is None
+    ):
         raise RuleViolation("centre_id", "no such centre in your scope")
     return requested
 
@@ -98,10 +104,26 @@ async def check_adviser(session: AsyncSession, adviser_id: int, centre_id: int) 
         User.role.in_(ADVISER_ROLES),
         User.centre_id == centre_id,
     )
-    if (await session.execute(stmt)).first() is None:
+    if not fits_id_column(adviser_id) or (await session.execute(stmt)).first() is None:
         raise RuleViolation(
             "adviser_id", "must be an active adviser or manager of the holder's centre"
         )
+
+
+async def ensure_holders_of_centre(
+    session: AsyncSession, field: str, holder_ids: Collection[int], centre_id: int
+) -> None:
+    """Every id must name a holder of the centre (one statement); otherwise a 422 naming
+    `field` lists the others, whether they are missing or another centre's."""
+    if not holder_ids:
+        return
+    candidates = [h for h in holder_ids if fits_id_column(h)]
+    stmt = select(Holder.id).where(Holder.id.in_(candidates), Holder.centre_id == centre_id)
+    found = set((await session.execute(stmt)).scalars()) if candidates else set()
+    strangers = sorted(set(holder_ids) - found)
+    if strangers:
+        listed = ", ".join(str(h) for h in strangers)
+        raise RuleViolation(field, f"unknown holders or holders of another centre: {listed}")
 
 
 async def ensure_national_id_free(
@@ -132,34 +154,25 @@ async def flush_holder(session: AsyncSession) -> None:
         raise
 
 
-def visible_holders(actor: Actor) -> Select[Holder]:
-    return visible_to(select(Holder), Holder.centre_id, actor)
-
-
 def filtered_holders(actor: Actor, filters: HolderFilters) -> Select[Holder]:
     """Holders in the caller's scope matching every given filter, in one statement.
 
     `q` is split into words; each must appear in the folded "first last CIN", so the
     match ignores case and, for Latin names, accents (`hajar` finds `Hâjar`).
     """
-    stmt = visible_holders(actor)
-    if filters.centre_id is not None:
-        # 404 for a centre outside the caller's scope; the scope itself is applied above.
-        stmt = stmt.where(Holder.centre_id == centre_filter(actor, filters.centre_id))
-    equalities = {
-        Holder.adviser_id: filters.adviser_id,
-        Holder.status: filters.status,
-        Holder.gender: filters.gender,
-        Holder.area: filters.area,
-        Holder.region: filters.region,
-        Holder.sector: filters.sector,
-    }
-    for column, value in equalities.items():
-        if value is not None:
-            stmt = stmt.where(column == value)
-    for word in search_words(filters.q or ""):
-        stmt = stmt.where(Holder.search_text.contains(word, autoescape=True))
-    return stmt
+    stmt = listed_in_scope(select(Holder), Holder.centre_id, actor, filters.centre_id)
+    stmt = where_equal(
+        stmt,
+        {
+            Holder.adviser_id: filters.adviser_id,
+            Holder.status: filters.status,
+            Holder.gender: filters.gender,
+            Holder.area: filters.area,
+            Holder.region: filters.region,
+            Holder.sector: filters.sector,
+        },
+    )
+    return where_words(stmt, Holder.search_text, filters.q)
 
 
 async def list_holders(
@@ -173,11 +186,7 @@ async def list_holders(
 
 
 async def get_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
-    holder = await session.get(Holder, holder_id)
-    if holder is None:
-        raise NotFound("Holder not found.")
-    ensure_visible(holder.centre_id, actor, "Holder")
-    return holder
+    return await get_in_scope(session, actor, Holder, holder_id, "Holder")
 
 
 async def create_holder(

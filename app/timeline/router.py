@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from app.core.db import SessionDep
 from app.core.openapi import READ, errors
 from app.core.pagination import Page, PageDep
+from app.holders.params import PathId
 from app.timeline import service
 from app.timeline.schemas import TimelineItem
 from app.users.deps import CurrentUser, SettingsDep
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
     responses=errors(*READ),
 )
 async def holder_timeline(
-    holder_id: int,
+    holder_id: PathId,
     session: SessionDep,
     actor: CurrentUser,
     settings: SettingsDep,

@@ -50,6 +50,7 @@ LOAN_STAGES = {
     "closed": 5,
 }
 LOAN_TRANSACTION_KINDS = ("repayment", "reversal")
+LARGEST_LIMIT = 2**63 - 1
 
 SortKey = tuple[date, int, int, int, int]
 Rows = Select[*tuple[Any, ...]]
@@ -252,7 +253,8 @@ async def holder_timeline(
     """The holder's coaching sessions, follow-ups of its enterprises, loan events and
     status changes, newest first; 404 when the holder is missing or out of scope."""
     holder = await get_holder(session, actor, holder_id)
-    first = page.offset + page.limit
+    # Past the largest LIMIT a database takes, "the first offset + limit rows" is every row.
+    first = min(page.offset + page.limit, LARGEST_LIMIT)
     events: list[Event] = []
     total = 0
     for rows, to_event in (

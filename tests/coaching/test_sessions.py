@@ -1,6 +1,5 @@
 """Coaching sessions over HTTP: fields, rules, attendance, permissions, filters, audit."""
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,77 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.coaching.models import SessionParticipant
 from app.core.audit import AuditEvent
-from app.core.config import Settings
-from app.enterprises.models import Enterprise
-from app.holders.models import Holder
 from app.users.models import User
 from tests.coaching.factories import make_session
-from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
-
-URL = "/api/v1/coaching-sessions"
-
-
-@dataclass
-class World:
-    settings: Settings
-    centre_id: int
-    other_centre_id: int
-    adviser: User
-    colleague: User
-    stranger: User
-    manager: User
-    admin: User
-    viewer: User
-    holders: list[Holder]
-    outsider: Holder
-    enterprise: Enterprise
-    other_enterprise: Enterprise
-
-    def h(self, user: User) -> dict[str, str]:
-        return auth(user, self.settings)
-
-
-@pytest.fixture
-async def world(session: AsyncSession, settings: Settings) -> World:
-    centre = await make_centre(session)
-    other = await make_centre(session, region="oriental", city="Oujda")
-    holders = [await make_holder(session, centre) for _ in range(3)]
-    outsider = await make_holder(session, other)
-    w = World(
-        settings=settings,
-        centre_id=centre.id,
-        other_centre_id=other.id,
-        adviser=await make_user(session, "adviser", centre),
-        colleague=await make_user(session, "adviser", centre),
-        stranger=await make_user(session, "adviser", other),
-        manager=await make_user(session, "manager", centre),
-        admin=await make_user(session, "admin"),
-        viewer=await make_user(session, "viewer", centre),
-        holders=holders,
-        outsider=outsider,
-        enterprise=await make_enterprise(session, centre, [holders[0]]),
-        other_enterprise=await make_enterprise(session, other, [outsider]),
-    )
-    await session.commit()
-    return w
-
-
-def body(w: World, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "kind": "advice",
-        "format": "individual",
-        "mode": "in_person",
-        "held_on": "2025-03-12",
-        "duration_minutes": 90,
-        "topic": "Étude de marché / دراسة السوق",
-        "holder_ids": [w.holders[0].id],
-    }
-    values.update(overrides)
-    return values
-
-
-def error_fields(response: Any) -> list[str]:
-    return [e["field"] for e in response.json()["errors"]]
+from tests.coaching.world import URL, World, body, error_fields
 
 
 async def test_adviser_logs_an_individual_session(

@@ -1,7 +1,6 @@
 """Enterprise follow-ups over HTTP: fields, rules, permissions, filters, and the status
 the latest follow-up gives its enterprise (with its audit trail)."""
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -11,75 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
-from app.core.config import Settings
 from app.enterprises.models import Enterprise
 from app.users.models import User
-from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
 from tests.followups.factories import make_follow_up
-
-URL = "/api/v1/follow-ups"
-
-
-@dataclass
-class World:
-    settings: Settings
-    centre_id: int
-    other_centre_id: int
-    adviser: User
-    colleague: User
-    stranger: User
-    manager: User
-    admin: User
-    viewer: User
-    enterprise: Enterprise
-    second: Enterprise
-    project: Enterprise
-    foreign: Enterprise
-
-    def h(self, user: User) -> dict[str, str]:
-        return auth(user, self.settings)
-
-
-@pytest.fixture
-async def world(session: AsyncSession, settings: Settings) -> World:
-    centre = await make_centre(session)
-    other = await make_centre(session, region="oriental", city="Oujda")
-    owner = await make_holder(session, centre)
-    foreign_owner = await make_holder(session, other)
-    w = World(
-        settings=settings,
-        centre_id=centre.id,
-        other_centre_id=other.id,
-        adviser=await make_user(session, "adviser", centre),
-        colleague=await make_user(session, "adviser", centre),
-        stranger=await make_user(session, "adviser", other),
-        manager=await make_user(session, "manager", centre),
-        admin=await make_user(session, "admin"),
-        viewer=await make_user(session, "viewer", centre),
-        enterprise=await make_enterprise(
-            session, centre, [owner], name="Coopérative Tifaout", created_on=date(2024, 6, 1)
-        ),
-        second=await make_enterprise(session, centre, [owner], created_on=date(2024, 9, 1)),
-        project=await make_enterprise(session, centre, [owner], status="project", created_on=None),
-        foreign=await make_enterprise(session, other, [foreign_owner]),
-    )
-    await session.commit()
-    return w
-
-
-def body(w: World, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "enterprise_id": w.enterprise.id,
-        "visited_on": "2025-04-03",
-        "mode": "field_visit",
-        "enterprise_status": "active",
-    }
-    values.update(overrides)
-    return values
-
-
-def error_fields(response: Any) -> list[str]:
-    return [e["field"] for e in response.json()["errors"]]
+from tests.followups.world import URL, World, body, error_fields
 
 
 async def enterprise_state(session: AsyncSession, enterprise_id: int) -> tuple[str, date | None]:
@@ -471,3 +405,26 @@ async def test_list_filters_and_scope(
     for params, status in bad_queries:
         response = await client.get(URL, headers=w.h(w.adviser), params=params)
         assert response.status_code == status, params
+
+
+async def test_a_visit_cannot_give_a_status_to_an_enterprise_turned_back_into_a_project(
+    client: AsyncClient, session: AsyncSession, world: World
+) -> None:
+    """An enterprise in `project` status has no `created_on`; a visit's finding must not
+    make it `active` or `struggling` without one (the due list and the reports would lose
+    it). Other changes of the visit stay possible."""
+    w = world
+    e = w.enterprise.id
+    h = w.h(w.adviser)
+    visit = (await client.post(URL, headers=h, json=body(w, visited_on="2025-01-10"))).json()
+    back = await client.patch(
+        f"/api/v1/enterprises/{e}", headers=h, json={"status": "project", "created_on": None}
+    )
+    assert back.status_code == 200
+
+    for change in ({"enterprise_status": "struggling"}, {"visited_on": "2025-01-11"}):
+        refused = await client.patch(f"{URL}/{visit['id']}", headers=h, json=change)
+        assert (refused.status_code, error_fields(refused)) == (422, ["enterprise_id"]), change
+        assert await enterprise_state(session, e) == ("project", None)
+    noted = await client.patch(f"{URL}/{visit['id']}", headers=h, json={"notes": "Relocated"})
+    assert noted.status_code == 200

@@ -267,3 +267,23 @@ async def test_absent_participant_is_marked(
             "Business relations session (individual, video, 60 min): Business plan (absent)",
         )
     ]
+
+
+async def test_a_page_far_beyond_the_end_is_empty_not_an_error(
+    client: AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """Each source is read up to `offset + limit` rows; past the largest row count a
+    database takes, that is every row, not an integer overflow."""
+    centre = await make_centre(session)
+    adviser = await make_user(session, role="adviser", centre=centre)
+    holder = await make_holder(session, centre)
+    await make_coaching_session(session, adviser, [holder])
+    await session.commit()
+    offset = 2**63 - 10
+    response = await client.get(
+        f"/api/v1/holders/{holder.id}/timeline",
+        headers=auth(adviser, settings),
+        params={"offset": offset},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"items": [], "total": 1, "limit": 50, "offset": offset}

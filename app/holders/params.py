@@ -1,0 +1,19 @@
+"""Path and query parameters shared by the holders, enterprises, timeline, coaching and
+follow-ups routers.
+
+Ids are bounded to what the database's INTEGER columns hold, so that an out-of-range id is
+the same 422 naming the parameter on SQLite and PostgreSQL (never a driver overflow).
+"""
+
+from typing import Annotated
+
+from fastapi import Path, Query
+from pydantic import StringConstraints
+
+from app.holders.schemas import DB_INT_MAX
+from app.holders.text import NoNul
+
+PathId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The record's id.")]
+QueryId = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
+SearchWords = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]
+"""The text of a `q` search parameter: 1 to 100 characters."""
