@@ -4,7 +4,7 @@ centre or month.
 
 Two statements, each giving the grouped rows and the total (`is_total` = 1) through a
 UNION ALL: one over sessions (count, minutes), one over their participants (distinct
-holders reached, distinct women reached) — kept apart so that a group session's minutes
+holders reached, distinct women reached; a holder marked `absent` is not reached) — kept apart so that a group session's minutes
 are not counted once per participant. Distinct counts are not additive, so the total is
 aggregated in SQL, never summed from the groups.
 """
@@ -15,17 +15,27 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Row, case, func, literal_column, null, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Row,
+    and_,
+    case,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
-from app.core.errors import RuleViolation
+from app.coaching.schemas import Attendance
 from app.core.money import round_money
 from app.holders.models import Holder
-from app.reports.common import GroupKey, share, sorted_rows
+from app.reports.common import GroupKey, check_order, share, sorted_rows
 from app.reports.labels import TOTAL_LABEL, humanise
 from app.reports.schemas import CoachingGroup, CoachingReport, CoachingRow
 from app.reports.sql import month_of, year_of
@@ -102,7 +112,7 @@ def coaching_statements(
 
     Reads `coaching_sessions` (`held_on` in [start, end], `centre_id`, `adviser_id`,
     `kind`, `duration_minutes`; index `ix_coaching_sessions_centre_held_on`),
-    `session_participants` (`holder_id`) and `holders` (`gender`); labels from `users`
+    `session_participants` (`holder_id` of those marked `present`) and `holders` (`gender`); labels from `users`
     (adviser's full name) or `centres` (name).
     """
     grouping = _grouping(group_by)
@@ -118,8 +128,13 @@ def coaching_statements(
         ],
         conditions,
     )
+    # A holder marked absent took no part in the session: not reached by it.
     participants = CoachingSession.__table__.join(
-        SessionParticipant, SessionParticipant.session_id == CoachingSession.id
+        SessionParticipant,
+        and_(
+            SessionParticipant.session_id == CoachingSession.id,
+            SessionParticipant.attendance == Attendance.present,
+        ),
     ).join(Holder, Holder.id == SessionParticipant.holder_id)
     women = case((Holder.gender == "female", SessionParticipant.holder_id), else_=None)
     reach = _grouped_and_total(
@@ -173,11 +188,6 @@ def shape(
     return sorted_rows(keyed), _row(None, TOTAL_LABEL, sessions_total, reach_total)
 
 
-def check_range(start: date, end: date) -> None:
-    if start > end:
-        raise RuleViolation("from", "`from` must be on or before `to`.")
-
-
 async def coaching_report(
     session: AsyncSession,
     *,
@@ -186,7 +196,7 @@ async def coaching_report(
     group_by: CoachingGroup,
     centre_id: int | None,
 ) -> CoachingReport:
-    check_range(start, end)
+    check_order(start, end)
     sessions_statement, reach_statement = coaching_statements(start, end, group_by, centre_id)
     sessions = (await session.execute(sessions_statement)).all()
     reach = (await session.execute(reach_statement)).all()

@@ -1,9 +1,11 @@
 """What every report shares: group keys, sorting, ratios."""
 
 from collections.abc import Iterable
+from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from app.core.errors import RuleViolation
 from app.core.money import ratio
 from app.reports.labels import UNSPECIFIED, humanise
 
@@ -42,3 +44,9 @@ def id_label(value: int | None, name: str | None) -> str:
 def share(numerator: Any, denominator: Any) -> Decimal | None:
     """A four-decimal ratio, None when the denominator is zero."""
     return ratio(Decimal(numerator), Decimal(denominator))
+
+
+def check_order(start: date, end: date) -> None:
+    """A range's `from` is on or before its `to` (422 naming `from` otherwise)."""
+    if start > end:
+        raise RuleViolation("from", "`from` must be on or before `to`.")

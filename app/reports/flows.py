@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import RuleViolation
 from app.loans.models import Allocation, Installment, Loan
-from app.reports.common import share
+from app.reports.common import check_order, share
 from app.reports.dates import Interval, count_periods, period_start, periods
 from app.reports.labels import TOTAL_LABEL
 from app.reports.schemas import FlowsReport, FlowsRow
@@ -50,8 +50,7 @@ FIGURES = [item.name for item in fields(_Sums)]
 
 
 def check_range(start: date, end: date, interval: Interval) -> None:
-    if start > end:
-        raise RuleViolation("from", "`from` must be on or before `to`.")
+    check_order(start, end)
     count = count_periods(start, end, interval)
     if count > MAX_PERIODS:
         raise RuleViolation(

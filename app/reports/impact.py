@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
+from app.coaching.schemas import Attendance
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
 from app.holders.models import Holder
@@ -49,10 +50,11 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def holders_statement(as_of: date, group_by: ImpactGroup, centre_id: int | None) -> AnySelect:
     """Per holder group: holders enrolled by `as_of`, holders coached by then, and for
     loan uptake those whose first session (date s) lies at least 6 months before `as_of`
-    and, among them, those with a loan disbursed in [s, s + 6 months].
+    and, among them, those with a loan disbursed in [s, s + 6 months]. Only sessions the
+    holder attended count (a holder marked `absent` was not coached by that session).
 
     Reads `holders` (`enrolled_on`, `centre_id` and the grouping attribute),
-    `session_participants` + `coaching_sessions` (each holder's first `held_on`, through
+    `session_participants` + `coaching_sessions` (each holder's first `held_on` present, through
     `ix_session_participants_holder_id`) and `loans` (`holder_id`, `disbursed_on`, through
     `ix_loans_holder_id`).
     """
@@ -62,6 +64,7 @@ def holders_statement(as_of: date, group_by: ImpactGroup, centre_id: int | None)
             func.min(CoachingSession.held_on).label("first_on"),
         )
         .join(CoachingSession, CoachingSession.id == SessionParticipant.session_id)
+        .where(SessionParticipant.attendance == Attendance.present)
         .group_by(SessionParticipant.holder_id)
         .subquery("first_session")
     )

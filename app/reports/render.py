@@ -145,16 +145,35 @@ IMPACT_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class Table:
-    """A report ready to render: its JSON rows and total, and how to flatten them."""
+class ReportFile:
+    """How a report is laid out as a file."""
 
     name: str  # "portfolio", ...; the sheet title and the file name's start
     title: str
-    parameters: list[tuple[str, str]]
     columns: list[Column]
+    chart_ratio: str | None = None  # the column charted by group, when any
+
+
+PORTFOLIO_FILE = ReportFile(
+    "portfolio", "Portfolio at risk and aging", PORTFOLIO_COLUMNS, chart_ratio="par30_ratio"
+)
+FLOWS_FILE = ReportFile("flows", "Portfolio flows", FLOWS_COLUMNS)
+COACHING_FILE = ReportFile("coaching", "Coaching activity", COACHING_COLUMNS)
+IMPACT_FILE = ReportFile("impact", "Impact", IMPACT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A report ready to render: its JSON rows and total, and how to lay them out."""
+
+    layout: ReportFile
+    parameters: list[tuple[str, str]]
     rows: list[dict[str, Any]]
     total: dict[str, Any]
-    chart_ratio: str | None = None  # the column charted by group, when any
+
+    @property
+    def columns(self) -> list[Column]:
+        return self.layout.columns
 
 
 def _csv_cells(table: Table, row: dict[str, Any], is_total: bool) -> list[str]:
@@ -214,7 +233,7 @@ def _display_width(column: Column, value: Any) -> int:
 
 def render_xlsx(table: Table) -> str:
     """Write the workbook to a temporary file and return its path (the caller deletes it)."""
-    handle, path = tempfile.mkstemp(prefix=f"{table.name}-", suffix=".xlsx")
+    handle, path = tempfile.mkstemp(prefix=f"{table.layout.name}-", suffix=".xlsx")
     os.close(handle)
     workbook = xlsxwriter.Workbook(path, {"constant_memory": True})
     try:
@@ -237,7 +256,7 @@ def _write_workbook(workbook: Any, table: Table) -> None:
     }
     total_text = workbook.add_format({"bold": True, "top": 1})
 
-    sheet = workbook.add_worksheet(table.name.capitalize())
+    sheet = workbook.add_worksheet(table.layout.name.capitalize())
     lines = [(row, False) for row in table.rows] + [(table.total, True)]
     values = [
         [
@@ -269,8 +288,10 @@ def _write_workbook(workbook: Any, table: Table) -> None:
             else:
                 sheet.write_number(row_number, index, value, number_formats.get(column.kind))
 
-    if table.chart_ratio is not None and table.rows:
-        ratio_index = next(i for i, c in enumerate(table.columns) if c.name == table.chart_ratio)
+    if table.layout.chart_ratio is not None and table.rows:
+        ratio_index = next(
+            i for i, c in enumerate(table.columns) if c.name == table.layout.chart_ratio
+        )
         label_index = next(i for i, c in enumerate(table.columns) if c.name == "label")
         chart = workbook.add_chart({"type": "column"})
         sheet_name = sheet.get_name()
@@ -292,7 +313,7 @@ def _write_workbook(workbook: Any, table: Table) -> None:
     parameters.set_column(0, 0, 16)
     parameters.set_column(1, 1, max([len(value) for _, value in table.parameters] + [24]) + 2)
     parameters.write_string(0, 0, "Report", header)
-    parameters.write_string(0, 1, table.title, header)
+    parameters.write_string(0, 1, table.layout.title, header)
     for row_number, (name, value) in enumerate(table.parameters, start=1):
         parameters.write_string(row_number, 0, name)
         parameters.write_string(row_number, 1, value)

@@ -2,6 +2,7 @@
 
 import os
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -13,17 +14,17 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.db import SessionDep
 from app.core.openapi import errors
-from app.reports import service
+from app.reports import coaching, flows, impact, portfolio, service
 from app.reports.dates import Interval
 from app.reports.labels import humanise
 from app.reports.render import (
-    COACHING_COLUMNS,
+    COACHING_FILE,
     CSV_MEDIA_TYPE,
-    FLOWS_COLUMNS,
-    IMPACT_COLUMNS,
-    PORTFOLIO_COLUMNS,
+    FLOWS_FILE,
+    IMPACT_FILE,
+    PORTFOLIO_FILE,
     XLSX_MEDIA_TYPE,
-    Column,
+    ReportFile,
     Table,
     content_disposition,
     iter_csv,
@@ -86,44 +87,70 @@ async def _respond(
     session: AsyncSession,
     report: BaseModel,
     report_format: ReportFormat,
+    layout: ReportFile,
     *,
-    name: str,
-    title: str,
     dated: str,
-    columns: list[Column],
     parameters: list[tuple[str, str]],
-    chart_ratio: str | None = None,
 ) -> Any:
+    """The report as JSON, or its rows as a CSV or Excel file named `{name}-{dated}`."""
     if report_format is ReportFormat.json:
         return report
     body = report.model_dump(mode="json", by_alias=True)
     centre = await service.centre_label(session, body["centre_id"])
     table = Table(
-        name=name,
-        title=title,
+        layout=layout,
         parameters=[*parameters, ("Centre", centre)],
-        columns=columns,
         rows=body["rows"],
         total=body["total"],
-        chart_ratio=chart_ratio,
     )
     if report_format is ReportFormat.csv:
         return StreamingResponse(
             iter_csv(table),
             media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
-            headers=content_disposition(f"{name}-{dated}.csv"),
+            headers=content_disposition(f"{layout.name}-{dated}.csv"),
         )
     path = await run_in_threadpool(render_xlsx, table)
     return FileResponse(
         path,
         media_type=XLSX_MEDIA_TYPE,
-        headers=content_disposition(f"{name}-{dated}.xlsx"),
+        headers=content_disposition(f"{layout.name}-{dated}.xlsx"),
         background=BackgroundTask(os.remove, path),
     )
 
 
-def _group_parameter(group_by: Any) -> tuple[str, str]:
-    return ("Grouped by", humanise(group_by.value))
+async def _respond_as_of(
+    session: AsyncSession,
+    report: BaseModel,
+    report_format: ReportFormat,
+    layout: ReportFile,
+    *,
+    as_of: date,
+    group_by: StrEnum,
+) -> Any:
+    """A report as of a date, grouped: its file is dated by `as_of`."""
+    parameters = [("As of", as_of.isoformat()), ("Grouped by", humanise(group_by.value))]
+    return await _respond(
+        session, report, report_format, layout, dated=as_of.isoformat(), parameters=parameters
+    )
+
+
+async def _respond_over(
+    session: AsyncSession,
+    report: BaseModel,
+    report_format: ReportFormat,
+    layout: ReportFile,
+    *,
+    start: date,
+    end: date,
+    option: tuple[str, StrEnum],
+) -> Any:
+    """A report over [start, end]: its file is dated `start_end`."""
+    name, value = option
+    parameters = [("From", start.isoformat()), ("To", end.isoformat()), (name, humanise(value))]
+    dated = f"{start.isoformat()}_{end.isoformat()}"
+    return await _respond(
+        session, report, report_format, layout, dated=dated, parameters=parameters
+    )
 
 
 @router.get(
@@ -151,19 +178,12 @@ async def portfolio_report(
 ) -> Any:
     today = settings.today()
     day = as_of or today
-    report = await service.portfolio(
-        session, actor, as_of=day, today=today, group_by=group_by, centre_id=centre_id
+    scope = await service.report_scope(session, actor, centre_id)
+    report = await portfolio.portfolio_report(
+        session, as_of=day, today=today, group_by=group_by, centre_id=scope
     )
-    return await _respond(
-        session,
-        report,
-        format,
-        name="portfolio",
-        title="Portfolio at risk and aging",
-        dated=day.isoformat(),
-        columns=PORTFOLIO_COLUMNS,
-        parameters=[("As of", day.isoformat()), _group_parameter(group_by)],
-        chart_ratio="par30_ratio",
+    return await _respond_as_of(
+        session, report, format, PORTFOLIO_FILE, as_of=day, group_by=group_by
     )
 
 
@@ -188,22 +208,12 @@ async def flows_report(
     centre_id: CentreId = None,
     format: Format = ReportFormat.json,
 ) -> Any:
-    report = await service.flows(
-        session, actor, start=start, end=to, interval=interval, centre_id=centre_id
+    scope = await service.report_scope(session, actor, centre_id)
+    report = await flows.flows_report(
+        session, start=start, end=to, interval=interval, centre_id=scope
     )
-    return await _respond(
-        session,
-        report,
-        format,
-        name="flows",
-        title="Portfolio flows",
-        dated=f"{start.isoformat()}_{to.isoformat()}",
-        columns=FLOWS_COLUMNS,
-        parameters=[
-            ("From", start.isoformat()),
-            ("To", to.isoformat()),
-            ("Interval", humanise(interval.value)),
-        ],
+    return await _respond_over(
+        session, report, format, FLOWS_FILE, start=start, end=to, option=("Interval", interval)
     )
 
 
@@ -213,8 +223,9 @@ async def flows_report(
     summary="Coaching activity over a date range",
     description=(
         "Sessions held in [`from`, `to`] (both included): count, hours (sum of durations / "
-        "60), distinct holders reached and the share of women among them, by adviser "
-        "(default), kind, centre or month (key: the month's first day)."
+        "60), distinct holders reached (present at a session; a holder marked absent is "
+        "not reached) and the share of women among them, by adviser (default), kind, "
+        "centre or month (key: the month's first day)."
     ),
     responses=FILE_RESPONSES,
 )
@@ -227,22 +238,18 @@ async def coaching_report(
     centre_id: CentreId = None,
     format: Format = ReportFormat.json,
 ) -> Any:
-    report = await service.coaching(
-        session, actor, start=start, end=to, group_by=group_by, centre_id=centre_id
+    scope = await service.report_scope(session, actor, centre_id)
+    report = await coaching.coaching_report(
+        session, start=start, end=to, group_by=group_by, centre_id=scope
     )
-    return await _respond(
+    return await _respond_over(
         session,
         report,
         format,
-        name="coaching",
-        title="Coaching activity",
-        dated=f"{start.isoformat()}_{to.isoformat()}",
-        columns=COACHING_COLUMNS,
-        parameters=[
-            ("From", start.isoformat()),
-            ("To", to.isoformat()),
-            _group_parameter(group_by),
-        ],
+        COACHING_FILE,
+        start=start,
+        end=to,
+        option=("Grouped by", group_by),
     )
 
 
@@ -255,9 +262,10 @@ async def coaching_report(
         "under their owners' gender or `mixed`). Survival over 12 (24) months: among "
         "enterprises created at least that long before `as_of`, the share not closed before "
         "that anniversary. Jobs: the latest follow-up's employees count of each active "
-        "enterprise (else its jobs at creation). Loan uptake: among holders first coached at "
-        "least 6 months before `as_of`, the share with a loan disbursed within 6 months of "
-        "that first session."
+        "enterprise (else its jobs at creation). Coached holders and loan uptake count the "
+        "sessions a holder attended (not those they were marked absent from). Loan uptake: "
+        "among holders first coached at least 6 months before `as_of`, the share with a "
+        "loan disbursed within 6 months of that first session."
     ),
     responses=FILE_RESPONSES,
 )
@@ -271,14 +279,6 @@ async def impact_report(
     format: Format = ReportFormat.json,
 ) -> Any:
     day = as_of or settings.today()
-    report = await service.impact(session, actor, as_of=day, group_by=group_by, centre_id=centre_id)
-    return await _respond(
-        session,
-        report,
-        format,
-        name="impact",
-        title="Impact",
-        dated=day.isoformat(),
-        columns=IMPACT_COLUMNS,
-        parameters=[("As of", day.isoformat()), _group_parameter(group_by)],
-    )
+    scope = await service.report_scope(session, actor, centre_id)
+    report = await impact.impact_report(session, as_of=day, group_by=group_by, centre_id=scope)
+    return await _respond_as_of(session, report, format, IMPACT_FILE, as_of=day, group_by=group_by)

@@ -140,11 +140,16 @@ class FlowsRow(ResponseModel):
     on_time_repayment_rate: Ratio | None
 
 
-class FlowsReport(ResponseModel):
+class RangeReport(ResponseModel):
+    """A report over [`from`, `to`], both included."""
+
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     from_: date = Field(alias="from")
     to: date
+
+
+class FlowsReport(RangeReport):
     interval: Interval
     centre_id: int | None = Field(description="The centre the report covers; null for all.")
     rows: list[FlowsRow]
@@ -160,11 +165,7 @@ class CoachingRow(ResponseModel):
     female_share: Ratio | None
 
 
-class CoachingReport(ResponseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-    from_: date = Field(alias="from")
-    to: date
+class CoachingReport(RangeReport):
     group_by: CoachingGroup
     centre_id: int | None = Field(description="The centre the report covers; null for all.")
     rows: list[CoachingRow]

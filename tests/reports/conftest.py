@@ -9,7 +9,7 @@ fixtures (another connection: SQLite would wait for this one's write lock).
 
 import random
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -22,11 +22,37 @@ from app.core.db import create_sessionmaker
 from app.main import create_app
 from app.users.models import User
 from tests.factories import auth, make_user
+from tests.reports.edges import EdgeDates
 from tests.reports.generator import GeneratedPortfolio, PortfolioSize, generate_portfolio
 from tests.reports.reference import Snapshot, load_snapshot
 
 TODAY = date(2026, 11, 29)
 SEED = 20261129
+
+# The dates and ranges the reports are compared with the reference at; the generated
+# portfolio has records dated exactly on each (tests/reports/edges.py).
+PORTFOLIO_DATES = [
+    TODAY,  # the current-state fast path
+    TODAY - timedelta(days=1),
+    TODAY - timedelta(days=45),
+    TODAY - timedelta(days=400),
+    date(2025, 2, 28),
+]
+IMPACT_DATES = [TODAY, TODAY - timedelta(days=200), date(2025, 2, 28), date(2025, 3, 1)]
+FLOW_RANGES = [
+    (TODAY - timedelta(days=400), TODAY, "month"),
+    (date(2024, 1, 15), TODAY, "quarter"),
+    (date(2023, 3, 1), TODAY - timedelta(days=10), "year"),
+    (date(2025, 2, 10), date(2025, 2, 20), "month"),
+]
+COACHING_RANGES = [(TODAY - timedelta(days=365), TODAY), (date(2024, 6, 1), date(2025, 5, 31))]
+EDGES = EdgeDates(
+    as_of=sorted({*PORTFOLIO_DATES, *IMPACT_DATES}),
+    bounds=sorted(
+        {day for start, end, _ in FLOW_RANGES for day in (start, end)}
+        | {day for start, end in COACHING_RANGES for day in (start, end)}
+    ),
+)
 
 
 class FixedTodaySettings(Settings):
@@ -64,7 +90,7 @@ async def portfolio(
     portfolio_session: AsyncSession, portfolio_size: PortfolioSize
 ) -> GeneratedPortfolio:
     generated = await generate_portfolio(
-        portfolio_session, random.Random(SEED), today=TODAY, size=portfolio_size
+        portfolio_session, random.Random(SEED), today=TODAY, size=portfolio_size, edges=EDGES
     )
     await portfolio_session.commit()
     return generated

@@ -1,14 +1,16 @@
-"""A hand-made loan with its schedule, repayments, reversals and write-off, stored exactly
-as the loans service stores them (see tests/reports/generator.py)."""
+"""Hand-made records: a loan with its schedule, repayments, reversals and write-off, stored
+exactly as the loans service stores them (see tests/reports/generator.py); a coaching
+session with its participants' attendance."""
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.coaching.models import CoachingSession, SessionParticipant
 from app.holders.models import Holder
 from app.loans.models import Loan, LoanProduct
 from app.loans.schedule import (
@@ -18,6 +20,7 @@ from app.loans.schedule import (
     ScheduleTerms,
     generate_schedule,
 )
+from app.users.models import User
 from tests.reports.generator import PlannedLoan, PlannedPayment, insert_loans
 
 
@@ -80,3 +83,35 @@ async def make_loan(
     assert loan is not None
     await session.refresh(loan)
     return loan
+
+
+async def make_coaching_session(
+    session: AsyncSession,
+    adviser: User,
+    *,
+    held_on: date,
+    attendance: Mapping[Holder, str],
+    minutes: int = 60,
+    kind: str = "advice",
+) -> CoachingSession:
+    """A session of the adviser's centre with each holder `present` or `absent`."""
+    assert adviser.centre_id is not None
+    record = CoachingSession(
+        centre_id=adviser.centre_id,
+        adviser_id=adviser.id,
+        kind=kind,
+        format="group" if len(attendance) > 1 else "individual",
+        mode="in_person",
+        held_on=held_on,
+        duration_minutes=minutes,
+        topic="Plan d'affaires",
+        version=1,
+    )
+    session.add(record)
+    await session.flush()
+    session.add_all(
+        SessionParticipant(session_id=record.id, holder_id=holder.id, attendance=mark)
+        for holder, mark in attendance.items()
+    )
+    await session.flush()
+    return record

@@ -7,7 +7,9 @@ order — and reversed), allocations, write-offs and full repayments, all dated 
 `today`. Loan rows carry the same current-state summary columns as the loans service keeps
 (outstanding_principal, paid_*, oldest_unpaid_due_on; installments' paid amounts and
 paid_off_on), derived from `app.loans.ledger.replay` of the non-reversed repayments in
-(paid_on, id) order with the ids the database assigned.
+(paid_on, id) order with the ids the database assigned. Group sessions mark some holders
+absent. With `edges`, records dated exactly on the tests' as-of dates and range ends are
+added (tests/reports/edges.py).
 
 Rows go in with bulk `INSERT ... RETURNING` statements, so the same code fills a test
 transaction in a second or a benchmark database with tens of thousands of loans.
@@ -41,6 +43,7 @@ from app.loans.models import (
 from app.loans.schedule import ScheduleTerms, generate_schedule, round_money
 from app.users.models import User
 from tests.factories import _PASSWORD_HASH
+from tests.reports.edges import EdgeDates, loan_events, plan_edges
 
 ZERO = Decimal("0.00")
 REGIONS = ["casablanca_settat", "rabat_sale_kenitra", "souss_massa", "oriental", "fes_meknes"]
@@ -162,8 +165,10 @@ async def generate_portfolio(
     today: date,
     size: PortfolioSize | None = None,
     tag: str = "R",
+    edges: EdgeDates | None = None,
 ) -> GeneratedPortfolio:
-    """Insert a random portfolio; every date lies on or before `today`."""
+    """Insert a random portfolio, plus the records of `tests.reports.edges` dated on
+    `edges`; every date lies on or before `today`."""
     size = size or PortfolioSize()
     centre_ids = await _insert(
         session,
@@ -284,7 +289,168 @@ async def generate_portfolio(
         for _ in range(size.loans_per_centre)
     ]
     portfolio.loan_ids = await insert_loans(session, rng, plans)
+    if edges is not None:
+        portfolio.loan_ids += await insert_edges(session, rng, portfolio, edges, tag)
     return portfolio
+
+
+async def insert_edges(
+    session: AsyncSession,
+    rng: random.Random,
+    portfolio: GeneratedPortfolio,
+    edges: EdgeDates,
+    tag: str,
+) -> list[int]:
+    """Insert the holders, sessions, enterprises, follow-ups and loans that
+    `tests.reports.edges.plan_edges` plans; returns the new loans' ids."""
+    holders, enterprises = plan_edges(edges, portfolio.today, portfolio.centre_ids)
+    adviser_of = {centre: ids[0] for centre, ids in portfolio.adviser_ids.items()}
+    holder_ids = await _insert(
+        session,
+        Holder,
+        [
+            {
+                "centre_id": item.centre_id,
+                "adviser_id": adviser_of[item.centre_id],
+                "first_name": "Khadija",
+                "last_name": f"Bord{number}",
+                "search_text": f"khadija bord{number}",
+                "national_id": f"{tag}E{number:05d}"[-8:],
+                "birth_date": item.birth_date,
+                "gender": item.gender,
+                "area": "rural",
+                "region": REGIONS[number % len(REGIONS)],
+                "status": "in_support",
+                "enrolled_on": item.enrolled_on,
+                "sector": None if number % 4 == 0 else SECTORS[number % len(SECTORS)],
+                "household_vulnerable": False,
+                "version": 1,
+            }
+            for number, item in enumerate(holders)
+        ],
+    )
+    sessions = [
+        (holder_id, item.centre_id, held_on, mark)
+        for holder_id, item in zip(holder_ids, holders, strict=True)
+        for held_on, mark in item.sessions
+    ]
+    session_ids = await _insert(
+        session,
+        CoachingSession,
+        [
+            {
+                "centre_id": centre_id,
+                "adviser_id": adviser_of[centre_id],
+                "kind": KINDS[number % len(KINDS)],
+                "format": "individual",
+                "mode": "in_person",
+                "held_on": held_on,
+                "duration_minutes": 25 + number,
+                "topic": "Suivi",
+                "version": 1,
+            }
+            for number, (_, centre_id, held_on, _) in enumerate(sessions)
+        ],
+    )
+    await _insert_plain(
+        session,
+        SessionParticipant,
+        [
+            {"session_id": session_id, "holder_id": holder_id, "attendance": mark}
+            for session_id, (holder_id, _, _, mark) in zip(session_ids, sessions, strict=True)
+        ],
+    )
+    enterprise_ids = await _insert(
+        session,
+        Enterprise,
+        [
+            {
+                "centre_id": item.centre_id,
+                "name": f"Bord {number}",
+                "search_text": f"bord {number}",
+                "legal_form": "cooperative",
+                "sector": SECTORS[number % len(SECTORS)],
+                "area": "urban" if number % 2 else "rural",
+                "region": REGIONS[number % len(REGIONS)],
+                "created_on": item.created_on,
+                "status": "active" if item.closed_on is None else "closed",
+                "closed_on": item.closed_on,
+                "jobs_at_creation": number % 4,
+                "version": 1,
+            }
+            for number, item in enumerate(enterprises)
+        ],
+    )
+    await _insert_plain(
+        session,
+        EnterpriseOwner,
+        [
+            {"enterprise_id": enterprise_id, "holder_id": holder_ids[item.owner]}
+            for enterprise_id, item in zip(enterprise_ids, enterprises, strict=True)
+        ],
+    )
+    await _insert(
+        session,
+        FollowUp,
+        [
+            {
+                "enterprise_id": enterprise_id,
+                "centre_id": item.centre_id,
+                "adviser_id": adviser_of[item.centre_id],
+                "visited_on": visited_on,
+                "mode": "at_centre",
+                "enterprise_status": "active",
+                "monthly_revenue": Decimal("4500.00"),
+                "employees_count": employees,
+                "risk_level": "low",
+                "needs": [],
+                "version": 1,
+            }
+            for enterprise_id, item in zip(enterprise_ids, enterprises, strict=True)
+            for visited_on, employees in item.visits
+        ],
+    )
+    plans = [
+        _edge_plan(portfolio, item.centre_id, holder_id, spec)
+        for holder_id, item in zip(holder_ids, holders, strict=True)
+        for spec in item.loans
+    ]
+    return await insert_loans(session, rng, plans)
+
+
+def _edge_plan(
+    portfolio: GeneratedPortfolio, centre_id: int, holder_id: int, spec: dict[str, Any]
+) -> PlannedLoan:
+    terms, payments, write_off_on = loan_events(spec)
+    # A product with the loan's terms: monthly, declining balance, equal installments.
+    product_index = 3 if terms.annual_rate == 0 else 0
+    product = PRODUCTS[product_index]
+    row: dict[str, Any] = {
+        "centre_id": centre_id,
+        "holder_id": holder_id,
+        "enterprise_id": None,
+        "product_id": portfolio.product_ids[product_index],
+        "lender_id": portfolio.lender_ids[product["lender"]],
+        "principal": terms.principal,
+        "annual_rate": terms.annual_rate,
+        "term": terms.term,
+        "repayment_frequency": "monthly",
+        "interest_method": "declining_balance",
+        "amortization": "equal_installments",
+        "grace_periods": 0,
+        "purpose": "Fonds de roulement",
+        "applied_on": terms.disbursed_on,
+        "approved_on": terms.disbursed_on,
+        "disbursed_on": terms.disbursed_on,
+        "first_due_on": generate_schedule(terms)[0].due_on,
+        "version": 1,
+    }
+    return PlannedLoan(
+        row=row,
+        schedule_terms=terms,
+        payments=[PlannedPayment(paid_on, amount) for paid_on, amount in payments],
+        write_off_on=write_off_on,
+    )
 
 
 async def _generate_enterprises(
@@ -375,7 +541,7 @@ async def _generate_sessions(
     holder_ids: dict[int, list[int]],
     adviser_ids: dict[int, list[int]],
 ) -> dict[int, date]:
-    """Coaching sessions; returns each coached holder's first session date."""
+    """Coaching sessions; returns each coached holder's first session attended."""
     rows: list[dict[str, Any]] = []
     participants: list[list[int]] = []
     for centre_id in centre_ids:
@@ -397,18 +563,28 @@ async def _generate_sessions(
             count = rng.randint(2, 6) if group else 1
             participants.append(rng.sample(holder_ids[centre_id], count))
     session_ids = await _insert(session, CoachingSession, rows)
+    # Some holders of group sessions are marked absent: the session did not reach them.
+    attendance = [
+        {
+            holder_id: "absent" if len(holders) > 1 and rng.random() < 0.2 else "present"
+            for holder_id in holders
+        }
+        for holders in participants
+    ]
     await _insert_plain(
         session,
         SessionParticipant,
         [
-            {"session_id": session_id, "holder_id": holder_id, "attendance": "present"}
-            for session_id, holders in zip(session_ids, participants, strict=True)
-            for holder_id in holders
+            {"session_id": session_id, "holder_id": holder_id, "attendance": mark}
+            for session_id, marks in zip(session_ids, attendance, strict=True)
+            for holder_id, mark in marks.items()
         ],
     )
     first: dict[int, date] = {}
-    for row, holders in zip(rows, participants, strict=True):
-        for holder_id in holders:
+    for row, marks in zip(rows, attendance, strict=True):
+        for holder_id, mark in marks.items():
+            if mark != "present":
+                continue
             if holder_id not in first or row["held_on"] < first[holder_id]:
                 first[holder_id] = row["held_on"]
     return first

@@ -45,7 +45,7 @@ class Snapshot:
     installments: dict[int, list[Installment]]
     allocations: dict[int, list[Allocation]]
     sessions: dict[int, CoachingSession]
-    participants: dict[int, list[int]]
+    attended: dict[int, list[int]]  # session id -> holders marked present
     follow_ups: dict[int, list[FollowUp]]
 
 
@@ -63,9 +63,11 @@ async def load_snapshot(session: AsyncSession) -> Snapshot:
     allocations: dict[int, list[Allocation]] = defaultdict(list)
     for allocation in await _all(session, Allocation):
         allocations[allocation.loan_id].append(allocation)
-    participants: dict[int, list[int]] = defaultdict(list)
+    attended: dict[int, list[int]] = defaultdict(list)
     for participant in await _all(session, SessionParticipant):
-        participants[participant.session_id].append(participant.holder_id)
+        # A holder marked absent took no part: neither reached nor coached by the session.
+        if participant.attendance == "present":
+            attended[participant.session_id].append(participant.holder_id)
     follow_ups: dict[int, list[FollowUp]] = defaultdict(list)
     for follow_up in await _all(session, FollowUp):
         follow_ups[follow_up.enterprise_id].append(follow_up)
@@ -81,7 +83,7 @@ async def load_snapshot(session: AsyncSession) -> Snapshot:
         installments=installments,
         allocations=allocations,
         sessions={s.id: s for s in await _all(session, CoachingSession)},
-        participants=participants,
+        attended=attended,
         follow_ups=follow_ups,
     )
 
@@ -360,7 +362,7 @@ def coaching(snap: Snapshot, start: date, end: date, group_by: str, centre_id: i
 
     def row(key: Any, label: str, items: list[CoachingSession]) -> Json:
         minutes = sum(i.duration_minutes for i in items)
-        reached = {h for i in items for h in snap.participants[i.id]}
+        reached = {h for i in items for h in snap.attended[i.id]}
         female = {h for h in reached if snap.holders[h].gender == "female"}
         return {
             "key": key,
@@ -429,7 +431,7 @@ def impact(snap: Snapshot, as_of: date, group_by: str, centre_id: int | None) ->
 
     sessions_of: dict[int, list[date]] = defaultdict(list)
     for item in snap.sessions.values():
-        for holder_id in snap.participants[item.id]:
+        for holder_id in snap.attended[item.id]:
             sessions_of[holder_id].append(item.held_on)
     loans_of: dict[int, list[date]] = defaultdict(list)
     for loan in snap.loans.values():

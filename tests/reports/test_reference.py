@@ -8,17 +8,16 @@ import pytest
 from httpx import AsyncClient
 
 from tests.reports import reference
-from tests.reports.conftest import TODAY
+from tests.reports.conftest import (
+    COACHING_RANGES,
+    FLOW_RANGES,
+    IMPACT_DATES,
+    PORTFOLIO_DATES,
+    TODAY,
+)
 from tests.reports.generator import GeneratedPortfolio
 from tests.reports.reference import Snapshot
 
-AS_OF_DATES = [
-    TODAY,  # the current-state fast path
-    TODAY - timedelta(days=1),
-    TODAY - timedelta(days=45),
-    TODAY - timedelta(days=400),
-    date(2025, 2, 28),
-]
 PORTFOLIO_GROUPS = [
     "centre",
     "lender",
@@ -29,12 +28,6 @@ PORTFOLIO_GROUPS = [
     "region",
     "age_band",
     "adviser",
-]
-RANGES = [
-    (TODAY - timedelta(days=400), TODAY, "month"),
-    (date(2024, 1, 15), TODAY, "quarter"),
-    (date(2023, 3, 1), TODAY - timedelta(days=10), "year"),
-    (date(2025, 2, 10), date(2025, 2, 20), "month"),
 ]
 
 
@@ -47,7 +40,7 @@ async def get_json(
     return body
 
 
-@pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
+@pytest.mark.parametrize("as_of", PORTFOLIO_DATES, ids=str)
 @pytest.mark.parametrize("group_by", PORTFOLIO_GROUPS)
 async def test_portfolio_equals_the_reference(
     report_client: AsyncClient,
@@ -97,7 +90,7 @@ async def test_portfolio_defaults_to_today_by_centre(
     assert body == reference.portfolio(snapshot, TODAY, "centre", None)
 
 
-@pytest.mark.parametrize(("start", "end", "interval"), RANGES, ids=str)
+@pytest.mark.parametrize(("start", "end", "interval"), FLOW_RANGES, ids=str)
 async def test_flows_equal_the_reference(
     report_client: AsyncClient,
     national_headers: dict[str, str],
@@ -134,11 +127,7 @@ async def test_flows_of_one_centre_and_the_default_interval(
 
 
 @pytest.mark.parametrize("group_by", ["adviser", "kind", "centre", "month"])
-@pytest.mark.parametrize(
-    ("start", "end"),
-    [(TODAY - timedelta(days=365), TODAY), (date(2024, 6, 1), date(2025, 5, 31))],
-    ids=str,
-)
+@pytest.mark.parametrize(("start", "end"), COACHING_RANGES, ids=str)
 async def test_coaching_equals_the_reference(
     report_client: AsyncClient,
     national_headers: dict[str, str],
@@ -173,9 +162,7 @@ async def test_coaching_of_one_centre_defaults_to_advisers(
     assert body == reference.coaching(snapshot, start, end, "adviser", centre_id)
 
 
-@pytest.mark.parametrize(
-    "as_of", [TODAY, TODAY - timedelta(days=200), date(2025, 2, 28), date(2025, 3, 1)], ids=str
-)
+@pytest.mark.parametrize("as_of", IMPACT_DATES, ids=str)
 @pytest.mark.parametrize("group_by", ["centre", "sector", "gender", "area"])
 async def test_impact_equals_the_reference(
     report_client: AsyncClient,
