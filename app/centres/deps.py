@@ -16,7 +16,7 @@ async def known_centre_param(request: Request, session: SessionDep, actor: Curre
     not exist is reported like one outside the caller's scope. A value that is not an
     integer, or is above the id range, is left to the endpoint's own validation (422)."""
     raw = request.query_params.get("centre_id")
-    if raw is None:
+    if raw is None or request.method != "GET":
         return
     try:
         centre_id = int(raw)

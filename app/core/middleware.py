@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,38 @@ async def send_problem(send: Send, status: int, title: str, detail: str) -> None
     await send({"type": "http.response.body", "body": body.encode()})
 
 
+async def refused_nul(scope: Scope, send: Send) -> bool:
+    """A NUL character in the path or a query parameter is refused (422) before any route
+    runs: PostgreSQL cannot compare or store text containing one."""
+    query = scope.get("query_string", b"").decode("latin-1")
+    fields = [
+        name for name, value in parse_qsl(query, keep_blank_values=True) if "\x00" in name + value
+    ]
+    if "\x00" in scope["path"]:
+        fields.append("path")
+    if not fields:
+        return False
+    message = "must not contain NUL characters (\\u0000)"
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Validation failed",
+            "status": 422,
+            "detail": f"{fields[0]}: {message}",
+            "errors": [{"field": field, "message": message} for field in fields],
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [(b"content-type", PROBLEM_JSON.encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body.encode()})
+    return True
+
+
 class BodyGuard:
     """Refuses bodies over the limit (413) and non-JSON bodies on JSON endpoints (415)."""
 
@@ -31,6 +64,8 @@ class BodyGuard:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await refused_nul(scope, send):
+            return
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return

@@ -56,6 +56,8 @@ async def authenticate(
 ) -> User | None:
     """The active user with these credentials, or None; every attempt is recorded."""
     email = email.strip().lower()
+    if "\x00" in email + password:
+        return None
     await check_throttle(session, settings, email, address)
     user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
     valid = await verify_password(password, user.password_hash if user else _DUMMY_HASH)

@@ -141,3 +141,23 @@ async def test_non_integer_path_id_and_unknown_route_are_problem_4xx(
     assert response.status_code in (404, 422)
     response = await client.get("/api/v1/nowhere", headers=admin_headers)
     assert_problem(response.status_code, response.headers["content-type"], 404)
+
+
+async def test_nul_characters_are_422_naming_the_field(
+    client: AsyncClient, admin_headers: dict[str, str], session: AsyncSession
+) -> None:
+    body = {"code": "N\u0000L", "name": "N", "kind": "other", "region": "oriental", "city": "C"}
+    response = await client.post("/api/v1/centres", headers=admin_headers, json=body)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["code"]
+    assert await count_centres(session) == 0
+
+    listed = await client.get("/api/v1/audit-events?entity=a%00b", headers=admin_headers)
+    assert listed.status_code == 422
+    assert listed.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in listed.json()["errors"]] == ["entity"]
+
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": "a\u0000@centre.ma", "password": "x"}
+    )
+    assert login.status_code == 401
