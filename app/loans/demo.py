@@ -32,6 +32,7 @@ from app.loans.models import (
     LoanTransaction,
     TransactionKind,
 )
+from app.loans.products import create_lender, create_product
 from app.users.models import User
 from app.users.service import actor_of
 
@@ -255,8 +256,7 @@ async def load_staff(session: AsyncSession) -> Staff | None:
 
 async def seed_products(session: AsyncSession, admin: Actor) -> list[LoanProduct]:
     lenders = [
-        await service.create_lender(session, admin, {"code": code, "name": name})
-        for code, name in LENDERS
+        await create_lender(session, admin, {"code": code, "name": name}) for code, name in LENDERS
     ]
     products: list[LoanProduct] = []
     for (
@@ -287,7 +287,7 @@ async def seed_products(session: AsyncSession, admin: Actor) -> list[LoanProduct
             "max_grace_periods": max_grace,
             "is_active": active,
         }
-        products.append(await service.create_product(session, admin, values, Decimal("150000.00")))
+        products.append(await create_product(session, admin, values, Decimal("150000.00")))
     return products
 
 
@@ -469,23 +469,25 @@ async def seed_repayments(
         await write_off(session, rng, today, decider, loan, rows, payments)
     elif stage == "active" and payments and rng.random() < 0.04:
         bounced = await session.execute(
-            select(LoanTransaction.id)
+            select(LoanTransaction.id, LoanTransaction.effective_on)
             .where(
                 LoanTransaction.loan_id == loan.id,
                 LoanTransaction.kind == TransactionKind.repayment,
                 LoanTransaction.reversed.is_(False),
             )
-            .order_by(LoanTransaction.effective_on.desc())
+            .order_by(LoanTransaction.effective_on.desc(), LoanTransaction.id.desc())
             .limit(1)
         )
-        transaction_id = bounced.scalar_one()
+        transaction_id, paid_on = bounced.one()
+        # The latest repayment by date is not always the last in installment order (a late
+        # payer), so the reversal is dated from the bounced repayment itself.
         await service.reverse_transaction(
             session,
             decider,
             loan.id,
             transaction_id,
             reason=rng.choice(REVERSAL_REASONS),
-            today=min(payments[-1].paid_on + timedelta(days=rng.randint(3, 10)), today),
+            today=min(paid_on + timedelta(days=rng.randint(3, 10)), today),
         )
 
 

@@ -1,27 +1,25 @@
-"""Lenders, loan products and loans over HTTP (API.md "Lenders and loan products", "Loans")."""
+"""Loans over HTTP (API.md "Loans"); `router` also carries the lenders and loan products
+endpoints of `app.loans.products_router`."""
 
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import ACTION, CREATE, LIST, READ, errors
 from app.core.pagination import Page, PageDep, sorting
-from app.core.patching import patch_values
 from app.core.scope import centre_filter
 from app.loans import service
 from app.loans.ledger import Position
-from app.loans.models import Lender, Loan, LoanProduct, LoanStatus, LoanTransaction
-from app.loans.schedule import Frequency, ScheduledInstallment, schedule_totals
+from app.loans.models import Loan, LoanStatus, LoanTransaction
+from app.loans.products_router import lenders_router, products_router
+from app.loans.routing import PathId, QueryId, page_of
+from app.loans.schedule import ScheduledInstallment, schedule_totals
 from app.loans.schemas import (
-    MAX_ID,
     IdempotencyKey,
-    LenderCreate,
-    LenderOut,
-    LenderUpdate,
     LoanApply,
     LoanApprove,
     LoanDisburse,
@@ -31,9 +29,6 @@ from app.loans.schemas import (
     LoanScheduleOut,
     LoanScheduleTotalsOut,
     LoanWriteOff,
-    ProductCreate,
-    ProductOut,
-    ProductUpdate,
     RepaymentCreate,
     RepaymentOut,
     ReverseRequest,
@@ -45,33 +40,19 @@ from app.loans.schemas import (
 )
 from app.users.deps import CurrentUser, SettingsDep
 
-lenders_router = APIRouter(prefix="/api/v1/lenders", tags=["lenders"])
-products_router = APIRouter(prefix="/api/v1/loan-products", tags=["lenders"])
 loans_router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 
 router = APIRouter()
-"""All three, for `create_app`."""
+"""Lenders, loan products and loans, for `create_app`."""
 
 NO_APPROVAL_DATE = LoanApprove()
 """The body of an approval sent without one: approved today."""
 
-PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
-QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 AsOf = Annotated[
     date | None,
     Query(description="Compute the derived figures as of this date (default: today)."),
 ]
 
-lender_sort = sorting({"id": Lender.id, "code": Lender.code, "name": Lender.name}, default="code")
-product_sort = sorting(
-    {
-        "id": LoanProduct.id,
-        "name": LoanProduct.name,
-        "lender_id": LoanProduct.lender_id,
-        "annual_rate": LoanProduct.annual_rate,
-    },
-    default="name",
-)
 loan_sort = sorting(
     {
         "id": Loan.id,
@@ -85,180 +66,10 @@ loan_sort = sorting(
     },
     default="-id",
 )
-
-
-# --- lenders -------------------------------------------------------------------------------
-
-
-@lenders_router.get(
-    "",
-    response_model=Page[LenderOut],
-    summary="List lenders",
-    description="Partner microcredit associations; every role reads them.",
-    responses=errors(*LIST),
+transaction_sort = sorting(
+    {"id": LoanTransaction.id, "effective_on": LoanTransaction.effective_on},
+    default="effective_on",
 )
-async def list_lenders(
-    session: SessionDep,
-    actor: CurrentUser,
-    page: PageDep,
-    order_by: Annotated[list[Any], Depends(lender_sort)],
-) -> Page[LenderOut]:
-    items, total = await service.list_lenders(session, page, order_by)
-    return Page(
-        items=[LenderOut.model_validate(item) for item in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
-
-
-@lenders_router.post(
-    "",
-    response_model=LenderOut,
-    status_code=status.HTTP_201_CREATED,
-    summary="Create a lender (admin)",
-    description="`code` is unique (409 when taken).",
-    responses=errors(*CREATE),
-)
-async def create_lender(
-    body: LenderCreate, session: SessionDep, actor: CurrentUser, response: Response
-) -> LenderOut:
-    lender = await service.create_lender(session, actor, body.model_dump())
-    response.headers["Location"] = f"/api/v1/lenders/{lender.id}"
-    set_etag(response, lender.version)
-    return LenderOut.model_validate(lender)
-
-
-@lenders_router.get(
-    "/{lender_id}", response_model=LenderOut, summary="Get a lender", responses=errors(*READ)
-)
-async def get_lender(
-    lender_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
-) -> LenderOut:
-    lender = await service.get_lender(session, lender_id)
-    set_etag(response, lender.version)
-    return LenderOut.model_validate(lender)
-
-
-@lenders_router.patch(
-    "/{lender_id}",
-    response_model=LenderOut,
-    summary="Change a lender (admin)",
-    description="Partial update. Send the `ETag` you read as `If-Match`; 412 when it is stale.",
-    responses=errors(*UPDATE),
-)
-async def update_lender(
-    lender_id: PathId,
-    body: LenderUpdate,
-    session: SessionDep,
-    actor: CurrentUser,
-    response: Response,
-    if_match: Annotated[str | None, Header()] = None,
-) -> LenderOut:
-    lender = await service.update_lender(session, actor, lender_id, patch_values(body), if_match)
-    set_etag(response, lender.version)
-    return LenderOut.model_validate(lender)
-
-
-# --- loan products -------------------------------------------------------------------------
-
-
-@products_router.get(
-    "",
-    response_model=Page[ProductOut],
-    summary="List loan products",
-    description="Every role reads them. Filters: `lender_id`, `is_active`, `repayment_frequency`.",
-    responses=errors(*LIST),
-)
-async def list_products(
-    session: SessionDep,
-    actor: CurrentUser,
-    page: PageDep,
-    order_by: Annotated[list[Any], Depends(product_sort)],
-    lender_id: QueryId = None,
-    is_active: Annotated[bool | None, Query()] = None,
-    repayment_frequency: Annotated[Frequency | None, Query()] = None,
-) -> Page[ProductOut]:
-    items, total = await service.list_products(
-        session,
-        page,
-        order_by,
-        lender_id=lender_id,
-        is_active=is_active,
-        repayment_frequency=repayment_frequency,
-    )
-    return Page(
-        items=[ProductOut.model_validate(item) for item in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
-
-
-@products_router.post(
-    "",
-    response_model=ProductOut,
-    status_code=status.HTTP_201_CREATED,
-    summary="Create a loan product (admin)",
-    description="0 < min_principal <= max_principal <= the legal ceiling (MAX_LOAN_PRINCIPAL, "
-    "150000.00 MAD by default); 1 <= min_term <= max_term; 0 <= max_grace_periods < "
-    "max_term; annual_rate 0 to 100. 422 naming the field otherwise.",
-    responses=errors(*CREATE),
-)
-async def create_product(
-    body: ProductCreate,
-    session: SessionDep,
-    actor: CurrentUser,
-    settings: SettingsDep,
-    response: Response,
-) -> ProductOut:
-    product = await service.create_product(
-        session, actor, body.model_dump(), settings.max_loan_principal
-    )
-    response.headers["Location"] = f"/api/v1/loan-products/{product.id}"
-    set_etag(response, product.version)
-    return ProductOut.model_validate(product)
-
-
-@products_router.get(
-    "/{product_id}",
-    response_model=ProductOut,
-    summary="Get a loan product",
-    responses=errors(*READ),
-)
-async def get_product(
-    product_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
-) -> ProductOut:
-    product = await service.get_product(session, product_id)
-    set_etag(response, product.version)
-    return ProductOut.model_validate(product)
-
-
-@products_router.patch(
-    "/{product_id}",
-    response_model=ProductOut,
-    summary="Change a loan product (admin)",
-    description="Partial update; the bounds are checked on the product as it would become. "
-    "Loans already applied for keep their terms. `If-Match` honoured (412 when stale).",
-    responses=errors(*UPDATE),
-)
-async def update_product(
-    product_id: PathId,
-    body: ProductUpdate,
-    session: SessionDep,
-    actor: CurrentUser,
-    settings: SettingsDep,
-    response: Response,
-    if_match: Annotated[str | None, Header()] = None,
-) -> ProductOut:
-    product = await service.update_product(
-        session, actor, product_id, patch_values(body), if_match, settings.max_loan_principal
-    )
-    set_etag(response, product.version)
-    return ProductOut.model_validate(product)
-
-
-# --- loans ---------------------------------------------------------------------------------
 
 
 def preview_out(items: list[ScheduledInstallment]) -> SchedulePreviewOut:
@@ -358,12 +169,7 @@ async def list_loans(
     )
     items, total = await service.list_loans(session, actor, page, order_by, filters, today)
     positions = await service.loan_positions(session, items, today)
-    return Page(
-        items=[loan_out(loan, positions[loan.id], today) for loan in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(items, total, page, lambda loan: loan_out(loan, positions[loan.id], today))
 
 
 @loans_router.post(
@@ -631,20 +437,19 @@ async def record_repayment(
     response_model=Page[TransactionOut],
     summary="A loan's transactions",
     description="Disbursement, repayments, reversals and write-off, ordered by effective date "
-    "then id. A reversed repayment shows `reversed: true`; its reversal entry names it in "
+    "then id unless `sort` says otherwise. A reversed repayment shows `reversed: true`; its reversal entry names it in "
     "`reverses_id`.",
     responses=errors(*LIST),
 )
 async def list_transactions(
-    loan_id: PathId, session: SessionDep, actor: CurrentUser, page: PageDep
+    loan_id: PathId,
+    session: SessionDep,
+    actor: CurrentUser,
+    page: PageDep,
+    order_by: Annotated[list[Any], Depends(transaction_sort)],
 ) -> Page[TransactionOut]:
-    items, total = await service.list_transactions(session, actor, loan_id, page)
-    return Page(
-        items=[TransactionOut.model_validate(item) for item in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    items, total = await service.list_transactions(session, actor, loan_id, page, order_by)
+    return page_of(items, total, page, TransactionOut.model_validate)
 
 
 @loans_router.get(

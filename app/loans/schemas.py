@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from app.core.money import Money, PositiveMoney, Rate
 from app.core.schemas import RequestModel, ResponseModel
+from app.holders.text import NoNul
 from app.loans.ledger import InstallmentStatus
 from app.loans.models import LoanStatus, TransactionKind
 from app.loans.schedule import Amortization, Frequency, InterestMethod
@@ -25,16 +26,22 @@ GracePeriods = Annotated[
     int, Field(ge=0, lt=MAX_TERM, description="Leading installments that repay no principal.")
 ]
 LoanDate = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Every free-text input refuses NUL characters (`NoNul`), which PostgreSQL cannot store.
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20), NoNul]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    NoNul,
     Field(description="Required; must not be blank."),
 ]
-Purpose = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Reference = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Purpose = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), NoNul
+]
+Reference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 
 
 # --- lenders -------------------------------------------------------------------------------

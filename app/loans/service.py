@@ -1,6 +1,6 @@
-"""Lenders, loan products and loans: applications, lifecycle, repayments, reversals and
-write-offs (API.md "Lenders and loan products" and "Loans"; DESIGN.md "Money and portfolio
-arithmetic" and "Reliability rules").
+"""Loans: applications, lifecycle, repayments, reversals and write-offs (API.md "Loans";
+DESIGN.md "Money and portfolio arithmetic" and "Reliability rules"). Lenders and loan products
+are in `app.loans.products`.
 
 Every write to a loan after its application starts by locking the loan row
 (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite transactions already hold the database write
@@ -25,10 +25,9 @@ from sqlalchemy import Select, and_, delete, insert, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.concurrency import check_if_match
 from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
 from app.core.scope import Actor, Role, visible_to
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.holders.models import Holder
@@ -37,32 +36,16 @@ from app.loans.models import (
     Allocation,
     IdempotencyRecord,
     Installment,
-    Lender,
     Loan,
     LoanProduct,
     LoanStatus,
     LoanTransaction,
     TransactionKind,
 )
+from app.loans.products import ensure_within_ceiling
 from app.loans.schedule import ScheduledInstallment, ScheduleTerms, generate_schedule
 
 ZERO = Decimal("0.00")
-CENT = Decimal("0.01")
-MONEY_FIELDS = ("min_principal", "max_principal", "annual_rate")
-
-
-def to_cents(value: Decimal) -> Decimal:
-    """An amount or rate with exactly two decimals (inputs carry at most two), so that
-    `945.6` is stored, audited and fingerprinted as `945.60`."""
-    return value.quantize(CENT)
-
-
-def _cents_in(values: dict[str, Any]) -> dict[str, Any]:
-    return {
-        name: to_cents(value) if name in MONEY_FIELDS and value is not None else value
-        for name, value in values.items()
-    }
-
 
 APPLY_ROLES = (Role.admin, Role.adviser)
 APPROVE_ROLES = (Role.admin, Role.manager)
@@ -70,199 +53,6 @@ DISBURSE_ROLES = (Role.admin, Role.manager, Role.adviser)
 REPAY_ROLES = (Role.admin, Role.adviser)
 REVERSE_ROLES = (Role.admin, Role.manager)
 WRITE_OFF_ROLES = (Role.admin, Role.manager)
-
-
-# --- lenders -------------------------------------------------------------------------------
-
-
-async def list_lenders(
-    session: AsyncSession, page: PageParams, order_by: list[Any]
-) -> tuple[list[Lender], int]:
-    """Every lender; all authenticated roles read them."""
-    return await paginate(session, select(Lender), page, order_by)
-
-
-async def get_lender(session: AsyncSession, lender_id: int) -> Lender:
-    lender = await session.get(Lender, lender_id)
-    if lender is None:
-        raise NotFound("Lender not found.")
-    return lender
-
-
-async def _ensure_lender_code_free(
-    session: AsyncSession, code: str, exclude_id: int | None = None
-) -> None:
-    stmt = select(Lender.id).where(Lender.code == code)
-    if exclude_id is not None:
-        stmt = stmt.where(Lender.id != exclude_id)
-    if (await session.execute(stmt)).first() is not None:
-        raise Conflict(
-            f"A lender with code {code!r} already exists.", errors=[("code", "already used")]
-        )
-
-
-async def create_lender(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Lender:
-    """Admin only; `code` is unique (409)."""
-    actor.require(Role.admin)
-    await _ensure_lender_code_free(session, values["code"])
-    lender = Lender(**values, version=1)
-    session.add(lender)
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id=actor.id,
-        action="create",
-        entity="lender",
-        entity_id=lender.id,
-        changes=audit.snapshot(values),
-    )
-    return lender
-
-
-async def update_lender(
-    session: AsyncSession,
-    actor: Actor,
-    lender_id: int,
-    values: dict[str, Any],
-    if_match: str | None,
-) -> Lender:
-    """Admin only; honours If-Match (412)."""
-    lender = await get_lender(session, lender_id)
-    actor.require(Role.admin)
-    check_if_match(if_match, lender.version)
-    if "code" in values:
-        await _ensure_lender_code_free(session, values["code"], exclude_id=lender.id)
-    changes = apply_changes(lender, values)
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity="lender",
-            entity_id=lender.id,
-            changes=changes,
-        )
-    return lender
-
-
-# --- loan products -------------------------------------------------------------------------
-
-
-async def list_products(
-    session: AsyncSession,
-    page: PageParams,
-    order_by: list[Any],
-    *,
-    lender_id: int | None = None,
-    is_active: bool | None = None,
-    repayment_frequency: str | None = None,
-) -> tuple[list[LoanProduct], int]:
-    stmt = select(LoanProduct)
-    if lender_id is not None:
-        stmt = stmt.where(LoanProduct.lender_id == lender_id)
-    if is_active is not None:
-        stmt = stmt.where(LoanProduct.is_active.is_(is_active))
-    if repayment_frequency is not None:
-        stmt = stmt.where(LoanProduct.repayment_frequency == repayment_frequency)
-    return await paginate(session, stmt, page, order_by)
-
-
-async def get_product(session: AsyncSession, product_id: int) -> LoanProduct:
-    product = await session.get(LoanProduct, product_id)
-    if product is None:
-        raise NotFound("Loan product not found.")
-    return product
-
-
-def check_product_bounds(values: dict[str, Any], legal_ceiling: Decimal) -> None:
-    """0 < min_principal <= max_principal <= legal_ceiling; 1 <= min_term <= max_term;
-    0 <= max_grace_periods < max_term; 0 <= annual_rate <= 100 (422 naming the field)."""
-    if values["min_principal"] <= 0:
-        raise RuleViolation("min_principal", "must be greater than 0")
-    if values["max_principal"] > legal_ceiling:
-        raise RuleViolation(
-            "max_principal", f"must not exceed the legal ceiling of {legal_ceiling:.2f} MAD"
-        )
-    if values["min_principal"] > values["max_principal"]:
-        raise RuleViolation("min_principal", "must not exceed max_principal")
-    if values["min_term"] < 1:
-        raise RuleViolation("min_term", "must be at least 1")
-    if values["min_term"] > values["max_term"]:
-        raise RuleViolation("min_term", "must not exceed max_term")
-    if not 0 <= values["max_grace_periods"] < values["max_term"]:
-        raise RuleViolation("max_grace_periods", "must be at least 0 and below max_term")
-    if not 0 <= values["annual_rate"] <= 100:
-        raise RuleViolation("annual_rate", "must be between 0 and 100")
-
-
-async def _ensure_lender_exists(session: AsyncSession, lender_id: int) -> None:
-    if await session.get(Lender, lender_id) is None:
-        raise RuleViolation("lender_id", "no such lender")
-
-
-async def create_product(
-    session: AsyncSession, actor: Actor, values: dict[str, Any], legal_ceiling: Decimal
-) -> LoanProduct:
-    """Admin only; the lender must exist (422 lender_id); bounds as `check_product_bounds`."""
-    actor.require(Role.admin)
-    values = _cents_in(values)
-    check_product_bounds(values, legal_ceiling)
-    await _ensure_lender_exists(session, values["lender_id"])
-    product = LoanProduct(**values, version=1)
-    session.add(product)
-    await session.flush()
-    await audit.record(
-        session,
-        actor_id=actor.id,
-        action="create",
-        entity="loan_product",
-        entity_id=product.id,
-        changes=audit.snapshot(values),
-    )
-    return product
-
-
-PRODUCT_BOUND_FIELDS = (
-    "min_principal",
-    "max_principal",
-    "min_term",
-    "max_term",
-    "max_grace_periods",
-    "annual_rate",
-)
-
-
-async def update_product(
-    session: AsyncSession,
-    actor: Actor,
-    product_id: int,
-    values: dict[str, Any],
-    if_match: str | None,
-    legal_ceiling: Decimal,
-) -> LoanProduct:
-    """Admin only; the bounds are checked on the product as it would become. Loans already
-    applied for keep the terms they copied."""
-    product = await get_product(session, product_id)
-    actor.require(Role.admin)
-    check_if_match(if_match, product.version)
-    values = _cents_in(values)
-    merged = {name: values.get(name, getattr(product, name)) for name in PRODUCT_BOUND_FIELDS}
-    check_product_bounds(merged, legal_ceiling)
-    if "lender_id" in values:
-        await _ensure_lender_exists(session, values["lender_id"])
-    changes = apply_changes(product, values)
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity="loan_product",
-            entity_id=product.id,
-            changes=changes,
-        )
-    return product
 
 
 # --- schedules -----------------------------------------------------------------------------
@@ -282,28 +72,22 @@ def preview_schedule(
     legal_ceiling: Decimal,
 ) -> list[ScheduledInstallment]:
     """The schedule these terms would give (stores nothing). 422 naming the field when
-    principal exceeds the legal ceiling, grace_periods >= term, or first_due_on is before
-    disbursed_on."""
-    if principal > legal_ceiling:
-        raise RuleViolation(
-            "principal", f"must not exceed the legal ceiling of {legal_ceiling:.2f} MAD"
-        )
-    return generate_schedule(
-        _schedule_terms(
-            principal=principal,
-            annual_rate=annual_rate,
-            term=term,
-            frequency=repayment_frequency,
-            interest_method=interest_method,
-            amortization=amortization,
-            grace_periods=grace_periods,
-            disbursed_on=disbursed_on,
-            first_due_on=first_due_on,
-        )
+    principal exceeds the legal ceiling, or as `build_schedule`."""
+    ensure_within_ceiling("principal", principal, legal_ceiling)
+    return build_schedule(
+        principal=principal,
+        annual_rate=annual_rate,
+        term=term,
+        frequency=repayment_frequency,
+        interest_method=interest_method,
+        amortization=amortization,
+        grace_periods=grace_periods,
+        disbursed_on=disbursed_on,
+        first_due_on=first_due_on,
     )
 
 
-def _schedule_terms(
+def build_schedule(
     *,
     principal: Decimal,
     annual_rate: Decimal,
@@ -314,7 +98,10 @@ def _schedule_terms(
     grace_periods: int,
     disbursed_on: date,
     first_due_on: date | None,
-) -> ScheduleTerms:
+) -> list[ScheduledInstallment]:
+    """`generate_schedule` of these terms, with its preconditions as 422s naming the field:
+    principal > 0, term >= 1, 0 <= grace_periods < term, first_due_on not before
+    disbursed_on."""
     if principal <= 0:
         raise RuleViolation("principal", "must be greater than 0")
     if term < 1:
@@ -323,7 +110,7 @@ def _schedule_terms(
         raise RuleViolation("grace_periods", f"must be at least 0 and below the term ({term})")
     if first_due_on is not None and first_due_on < disbursed_on:
         raise RuleViolation("first_due_on", "must not be before disbursed_on")
-    return ScheduleTerms(
+    terms = ScheduleTerms(
         principal=principal,
         annual_rate=annual_rate,
         term=term,
@@ -334,6 +121,7 @@ def _schedule_terms(
         disbursed_on=disbursed_on,
         first_due_on=first_due_on,
     )
+    return generate_schedule(terms)
 
 
 # --- reading loans -------------------------------------------------------------------------
@@ -368,18 +156,17 @@ def filtered_loans(actor: Actor, filters: LoanFilters, today: date) -> Select[Lo
     due at least N days before today (`oldest_unpaid_due_on <= today - N`); N = 0 keeps all.
     """
     stmt = visible_loans(actor)
-    if filters.centre_id is not None:
-        stmt = stmt.where(Loan.centre_id == filters.centre_id)
-    if filters.holder_id is not None:
-        stmt = stmt.where(Loan.holder_id == filters.holder_id)
-    if filters.enterprise_id is not None:
-        stmt = stmt.where(Loan.enterprise_id == filters.enterprise_id)
-    if filters.lender_id is not None:
-        stmt = stmt.where(Loan.lender_id == filters.lender_id)
-    if filters.product_id is not None:
-        stmt = stmt.where(Loan.product_id == filters.product_id)
-    if filters.status is not None:
-        stmt = stmt.where(Loan.status == filters.status)
+    equal_to: list[tuple[Any, int | str | None]] = [
+        (Loan.centre_id, filters.centre_id),
+        (Loan.holder_id, filters.holder_id),
+        (Loan.enterprise_id, filters.enterprise_id),
+        (Loan.lender_id, filters.lender_id),
+        (Loan.product_id, filters.product_id),
+        (Loan.status, filters.status),
+    ]
+    for column, value in equal_to:
+        if value is not None:
+            stmt = stmt.where(column == value)
     if filters.in_arrears is True:
         stmt = stmt.where(in_arrears_condition(today))
     elif filters.in_arrears is False:
@@ -543,13 +330,9 @@ async def loan_positions(
 
 
 @dataclass(frozen=True)
-class ScheduleLine:
-    seq: int
-    due_on: date
-    principal_due: Decimal
-    interest_due: Decimal
-    total_due: Decimal
-    balance_after: Decimal
+class ScheduleLine(ScheduledInstallment):
+    """A stored installment with what was paid on it by a date and its status then."""
+
     principal_paid: Decimal
     interest_paid: Decimal
     paid_off_on: date | None
@@ -586,14 +369,13 @@ async def loan_schedule(
 
 
 async def list_transactions(
-    session: AsyncSession, actor: Actor, loan_id: int, page: PageParams
+    session: AsyncSession, actor: Actor, loan_id: int, page: PageParams, order_by: list[Any]
 ) -> tuple[list[LoanTransaction], int]:
-    """The loan's transactions, ordered by effective date then id."""
+    """One page of the loan's transactions in `order_by` order (the API's default: effective
+    date, then id)."""
     await get_loan(session, actor, loan_id)
     stmt = select(LoanTransaction).where(LoanTransaction.loan_id == loan_id)
-    return await paginate(
-        session, stmt, page, [LoanTransaction.effective_on.asc(), LoanTransaction.id.asc()]
-    )
+    return await paginate(session, stmt, page, order_by)
 
 
 async def get_transaction(
@@ -642,9 +424,9 @@ async def apply_for_loan(
     centre from the holder.
     """
     actor.require(*APPLY_ROLES)
-    principal = to_cents(principal)
+    principal = round_money(principal)
     if annual_rate is not None:
-        annual_rate = to_cents(annual_rate)
+        annual_rate = round_money(annual_rate)
     holder = (
         await session.execute(
             visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
@@ -679,10 +461,7 @@ async def apply_for_loan(
         raise RuleViolation("product_id", "no such loan product")
     if not product.is_active:
         raise RuleViolation("product_id", "this loan product is no longer offered")
-    if principal > legal_ceiling:
-        raise RuleViolation(
-            "principal", f"must not exceed the legal ceiling of {legal_ceiling:.2f} MAD"
-        )
+    ensure_within_ceiling("principal", principal, legal_ceiling)
     if not product.min_principal <= principal <= product.max_principal:
         raise RuleViolation(
             "principal",
@@ -745,6 +524,42 @@ async def apply_for_loan(
     return loan
 
 
+def _require_reason(reason: str) -> None:
+    """A rejection, write-off or reversal states why (API.md: required, never blank)."""
+    if not reason.strip():
+        raise RuleViolation("reason", "must not be blank")
+
+
+def _entry(
+    loan: Loan,
+    actor: Actor,
+    kind: TransactionKind,
+    amount: Decimal,
+    effective_on: date,
+    *,
+    principal: Decimal = ZERO,
+    interest: Decimal = ZERO,
+    reference: str | None = None,
+    reverses_id: int | None = None,
+    reason: str | None = None,
+) -> LoanTransaction:
+    """A new entry of the loan's append-only ledger, recorded by `actor`. A repayment's
+    principal and interest portions are set by the replay that follows."""
+    return LoanTransaction(
+        loan_id=loan.id,
+        kind=kind,
+        amount=amount,
+        effective_on=effective_on,
+        principal_portion=principal,
+        interest_portion=interest,
+        reference=reference,
+        reversed=False,
+        reverses_id=reverses_id,
+        reason=reason,
+        created_by=actor.id,
+    )
+
+
 def _require_status(loan: Loan, action: str, *allowed: LoanStatus) -> None:
     if loan.status not in allowed:
         raise Conflict(f"A {loan.status} loan cannot be {action}.")
@@ -780,8 +595,7 @@ async def reject_loan(
     reason is required (422); rejected_on is today."""
     loan = await _get_loan_for_write(session, actor, loan_id, APPROVE_ROLES)
     _require_status(loan, "rejected", LoanStatus.submitted)
-    if not reason.strip():
-        raise RuleViolation("reason", "must not be blank")
+    _require_reason(reason)
     loan.status = LoanStatus.rejected
     loan.rejected_on = today
     loan.rejection_reason = reason
@@ -810,18 +624,16 @@ async def disburse_loan(
     _not_in_future("disbursed_on", disbursed_on, today)
     if loan.approved_on is not None and disbursed_on < loan.approved_on:
         raise RuleViolation("disbursed_on", "must not be before approved_on")
-    schedule = generate_schedule(
-        _schedule_terms(
-            principal=loan.principal,
-            annual_rate=loan.annual_rate,
-            term=loan.term,
-            frequency=loan.repayment_frequency,
-            interest_method=loan.interest_method,
-            amortization=loan.amortization,
-            grace_periods=loan.grace_periods,
-            disbursed_on=disbursed_on,
-            first_due_on=first_due_on,
-        )
+    schedule = build_schedule(
+        principal=loan.principal,
+        annual_rate=loan.annual_rate,
+        term=loan.term,
+        frequency=loan.repayment_frequency,
+        interest_method=loan.interest_method,
+        amortization=loan.amortization,
+        grace_periods=loan.grace_periods,
+        disbursed_on=disbursed_on,
+        first_due_on=first_due_on,
     )
     await session.execute(
         insert(Installment),
@@ -839,15 +651,13 @@ async def disburse_loan(
         ],
     )
     session.add(
-        LoanTransaction(
-            loan_id=loan.id,
-            kind=TransactionKind.disbursement,
-            amount=loan.principal,
-            effective_on=disbursed_on,
-            principal_portion=loan.principal,
-            interest_portion=ZERO,
-            reversed=False,
-            created_by=actor.id,
+        _entry(
+            loan,
+            actor,
+            TransactionKind.disbursement,
+            loan.principal,
+            disbursed_on,
+            principal=loan.principal,
         )
     )
     loan.status = LoanStatus.active
@@ -882,8 +692,7 @@ async def write_off_loan(
     """
     loan = await _get_loan_for_write(session, actor, loan_id, WRITE_OFF_ROLES)
     _require_status(loan, "written off", LoanStatus.active)
-    if not reason.strip():
-        raise RuleViolation("reason", "must not be blank")
+    _require_reason(reason)
     _not_in_future("written_off_on", written_off_on, today)
     assert loan.disbursed_on is not None
     if written_off_on < loan.disbursed_on:
@@ -898,16 +707,14 @@ async def write_off_loan(
     paid_principal = sum((state.principal_paid for state in result.installments), ZERO)
     amount = loan.principal - paid_principal
     session.add(
-        LoanTransaction(
-            loan_id=loan.id,
-            kind=TransactionKind.write_off,
-            amount=amount,
-            effective_on=written_off_on,
-            principal_portion=amount,
-            interest_portion=ZERO,
-            reversed=False,
+        _entry(
+            loan,
+            actor,
+            TransactionKind.write_off,
+            amount,
+            written_off_on,
+            principal=amount,
             reason=reason,
-            created_by=actor.id,
         )
     )
     loan.status = LoanStatus.written_off
@@ -997,7 +804,7 @@ async def record_repayment(
     """
     await get_loan(session, actor, loan_id)
     actor.require(*REPAY_ROLES)
-    repayment = NewRepayment(to_cents(repayment.amount), repayment.paid_on, repayment.reference)
+    repayment = NewRepayment(round_money(repayment.amount), repayment.paid_on, repayment.reference)
     fingerprint = request_fingerprint(repayment)
     if idempotency_key is not None:
         earlier = await _idempotency_record(session, loan_id, idempotency_key)
@@ -1046,10 +853,8 @@ async def record_repayments(
     """Several repayments of one loan at once (e.g. an import of a lender's statement), with
     the rules of `record_repayment` (their total may not exceed what is owed) and a single
     re-allocation. All or nothing."""
-    await get_loan(session, actor, loan_id)
-    actor.require(*REPAY_ROLES)
-    loan = await _lock_loan(session, loan_id)
-    normalised = [NewRepayment(to_cents(r.amount), r.paid_on, r.reference) for r in repayments]
+    loan = await _get_loan_for_write(session, actor, loan_id, REPAY_ROLES)
+    normalised = [NewRepayment(round_money(r.amount), r.paid_on, r.reference) for r in repayments]
     return await _add_repayments(session, actor, loan, normalised, today=today)
 
 
@@ -1082,16 +887,13 @@ async def _add_repayments(
             f"the amount {total:.2f} is above what the loan still owes: {owed:.2f} MAD",
         )
     transactions = [
-        LoanTransaction(
-            loan_id=loan.id,
-            kind=TransactionKind.repayment,
-            amount=repayment.amount,
-            effective_on=repayment.paid_on,
-            principal_portion=ZERO,
-            interest_portion=ZERO,
+        _entry(
+            loan,
+            actor,
+            TransactionKind.repayment,
+            repayment.amount,
+            repayment.paid_on,
             reference=repayment.reference,
-            reversed=False,
-            created_by=actor.id,
         )
         for repayment in repayments
     ]
@@ -1135,8 +937,7 @@ async def reverse_transaction(
     active again (closed_on cleared).
     """
     loan = await _get_loan_for_write(session, actor, loan_id, REVERSE_ROLES)
-    if not reason.strip():
-        raise RuleViolation("reason", "must not be blank")
+    _require_reason(reason)
     transaction = await session.get(LoanTransaction, transaction_id)
     if transaction is None or transaction.loan_id != loan.id:
         raise NotFound("Transaction not found.")
@@ -1146,17 +947,16 @@ async def reverse_transaction(
         raise Conflict("This repayment is already reversed.")
     _require_status(loan, "changed by a reversal", LoanStatus.active, LoanStatus.repaid)
     transaction.reversed = True
-    reversal = LoanTransaction(
-        loan_id=loan.id,
-        kind=TransactionKind.reversal,
-        amount=transaction.amount,
-        effective_on=today,
-        principal_portion=transaction.principal_portion,
-        interest_portion=transaction.interest_portion,
-        reversed=False,
+    reversal = _entry(
+        loan,
+        actor,
+        TransactionKind.reversal,
+        transaction.amount,
+        today,
+        principal=transaction.principal_portion,
+        interest=transaction.interest_portion,
         reverses_id=transaction.id,
         reason=reason,
-        created_by=actor.id,
     )
     session.add(reversal)
     await session.flush()

@@ -3,8 +3,10 @@
 import random
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.loans import demo
 from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction
@@ -66,3 +68,42 @@ async def test_demo_loans_cover_every_stage_and_their_ledgers_are_consistent(
     # Seeding again adds nothing.
     await demo.seed(session, random.Random(1), TODAY, 1)
     assert (await session.execute(select(func.count(Lender.id)))).scalar_one() == 3
+
+
+@pytest.mark.parametrize("seed", [36, 51])
+async def test_demo_reversals_are_never_dated_before_the_repayment_they_reverse(
+    session: AsyncSession, seed: int
+) -> None:
+    """With these seeds a late payer's latest repayment is dated after the last one in
+    installment order: the bounced cheque must still be reversed on or after its date."""
+    await make_user(session, "admin")
+    rng = random.Random(seed)
+    for _ in range(2):
+        centre = await make_centre(session)
+        await make_user(session, "manager", centre)
+        await make_user(session, "adviser", centre)
+        for index in range(70):
+            holder = await make_holder(
+                session,
+                centre,
+                status="enterprise_created" if index % 2 else "in_support",
+                enrolled_on=TODAY - timedelta(days=rng.randint(30, 1400)),
+                sector="commerce",
+            )
+            if index % 2:
+                await make_enterprise(session, centre, [holder])
+
+    await demo.seed(session, random.Random(seed), TODAY, 1)
+    await session.flush()
+
+    reversed_repayment = aliased(LoanTransaction)
+    pairs = (
+        await session.execute(
+            select(LoanTransaction.effective_on, reversed_repayment.effective_on).join(
+                reversed_repayment, reversed_repayment.id == LoanTransaction.reverses_id
+            )
+        )
+    ).all()
+    assert pairs
+    assert [(reversal, paid) for reversal, paid in pairs if reversal < paid] == []
+    assert all(reversal <= TODAY for reversal, _ in pairs)

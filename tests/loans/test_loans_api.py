@@ -618,3 +618,17 @@ async def test_financial_records_cannot_be_changed_or_deleted(
         )
     ).scalar_one()
     assert count == 1
+
+
+async def test_a_centre_id_naming_no_centre_is_404_even_for_callers_who_see_every_centre(
+    client: AsyncClient, as_admin: Api, world: LoanWorld, session: AsyncSession, settings: Settings
+) -> None:
+    national_viewer = await make_user(session, "viewer", None)
+    await make_application(session, world.admin_actor, world.holder, world.product)
+    await session.commit()
+    for api in (as_admin, Api(client, national_viewer, settings)):
+        missing = await api.get("/api/v1/loans", centre_id=999999)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        own = await api.get("/api/v1/loans", centre_id=world.centre.id)
+        assert (own.status_code, own.json()["total"]) == (200, 1)

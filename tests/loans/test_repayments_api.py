@@ -459,6 +459,13 @@ async def test_write_off_records_the_principal_outstanding_at_that_date(
     }
     before = (await as_manager.get(url, as_of="2025-04-30")).json()
     assert (before["outstanding_principal"], before["days_past_due"]) == ("9139.49", 46)
+    on_write_off = (await as_manager.get(url, as_of="2025-05-01")).json()
+    assert (
+        on_write_off["outstanding_principal"],
+        on_write_off["arrears_amount"],
+        on_write_off["days_past_due"],
+        on_write_off["next_due_on"],
+    ) == ("0.00", "0.00", 0, None)
     items = (await as_manager.get(f"{url}/transactions")).json()["items"]
     assert {key: items[-1][key] for key in ("kind", "amount", "effective_on", "reason")} == {
         "kind": "write_off",
@@ -518,3 +525,84 @@ async def test_transactions_are_ordered_by_effective_date_then_id_in_an_envelope
     }
     assert item["created_by"] == world.admin.id
     assert item["created_at"].endswith("Z") or item["created_at"].endswith("+00:00")
+
+
+async def test_a_backdated_payment_completing_the_loan_closes_it_on_the_latest_payment_date(
+    as_adviser: Api, world: LoanWorld, session: AsyncSession
+) -> None:
+    """1000.00 at 24 % over 3 months (346.75, 346.75, 346.77; 1040.27 in all). 100.00 paid on
+    2025-05-01 is entered first, then 940.27 backdated to 2025-03-01: replayed in date order,
+    the 2025-05-01 payment completes the last installment, so the loan closes on that date
+    although it was not the payment entered last."""
+    loan = await make_active_loan(
+        session, world.admin_actor, world.holder, world.product, principal="1000.00", term=3
+    )
+    await session.commit()
+    url = f"/api/v1/loans/{loan.id}"
+    later = await as_adviser.post(
+        f"{url}/repayments", {"amount": "100.00", "paid_on": "2025-05-01"}
+    )
+    assert (later.json()["principal_portion"], later.json()["interest_portion"]) == (
+        "80.00",
+        "20.00",
+    )
+    backdated = await as_adviser.post(
+        f"{url}/repayments", {"amount": "940.27", "paid_on": "2025-03-01"}
+    )
+    assert backdated.status_code == 201
+    assert (backdated.json()["principal_portion"], backdated.json()["interest_portion"]) == (
+        "900.00",
+        "40.27",
+    )
+
+    keys = ("status", "closed_on", "outstanding_principal", "arrears_amount", "days_past_due")
+    loan_now = (await as_adviser.get(url)).json()
+    assert {key: loan_now[key] for key in keys} == {
+        "status": "repaid",
+        "closed_on": "2025-05-01",
+        "outstanding_principal": "0.00",
+        "arrears_amount": "0.00",
+        "days_past_due": 0,
+    }
+    # The day before, the last installment (due 2025-04-15) still lacked 100.00 of principal.
+    day_before = (await as_adviser.get(url, as_of="2025-04-30")).json()
+    assert {key: day_before[key] for key in keys[2:]} == {
+        "outstanding_principal": "100.00",
+        "arrears_amount": "100.00",
+        "days_past_due": 15,
+    }
+    on_closing = (await as_adviser.get(url, as_of="2025-05-01")).json()
+    assert {key: on_closing[key] for key in keys[2:]} == {
+        "outstanding_principal": "0.00",
+        "arrears_amount": "0.00",
+        "days_past_due": 0,
+    }
+    schedule = (await as_adviser.get(f"{url}/schedule")).json()["installments"]
+    assert [line["paid_off_on"] for line in schedule] == ["2025-03-01", "2025-03-01", "2025-05-01"]
+    transactions = (await as_adviser.get(f"{url}/transactions")).json()["items"]
+    assert [(item["effective_on"], item["principal_portion"]) for item in transactions[1:]] == [
+        ("2025-03-01", "900.00"),
+        ("2025-05-01", "100.00"),
+    ]
+
+
+async def test_transactions_take_a_whitelisted_sort_like_every_collection(
+    as_adviser: Api, world: LoanWorld, session: AsyncSession
+) -> None:
+    loan = await make_active_loan(session, world.admin_actor, world.holder, world.product)
+    later = await repay(session, world.admin_actor, loan, "100.00", date(2025, 4, 1))
+    earlier = await repay(session, world.admin_actor, loan, "100.00", date(2025, 3, 1))
+    await session.commit()
+    url = f"/api/v1/loans/{loan.id}/transactions"
+
+    newest_first = await as_adviser.get(url, sort="-effective_on")
+    assert newest_first.status_code == 200
+    items = newest_first.json()["items"]
+    assert [item["id"] for item in items[:2]] == [later, earlier]
+    assert items[-1]["kind"] == "disbursement"
+    by_id = (await as_adviser.get(url, sort="id")).json()["items"]
+    assert [item["id"] for item in by_id][1:] == [later, earlier]
+
+    unknown = await as_adviser.get(url, sort="amount")
+    assert unknown.status_code == 422
+    assert error_fields(unknown.json()) == ["sort"]
