@@ -7,7 +7,7 @@ from app.audit.schemas import AuditEventOut
 from app.core.audit import AuditEvent
 from app.core.db import SessionDep
 from app.core.openapi import LIST, errors
-from app.core.pagination import Page, PageDep, sorting
+from app.core.pagination import Page, PageDep, page_of, sorting
 from app.users.deps import CurrentUser
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
@@ -35,9 +35,4 @@ async def list_audit_events(
     items, total = await service.list_events(
         session, actor, page, order_by, entity=entity, entity_id=entity_id, actor_id=actor_id
     )
-    return Page(
-        items=[AuditEventOut.model_validate(e) for e in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(items, total, page, AuditEventOut.model_validate)

@@ -6,9 +6,8 @@ from sqlalchemy import select
 from app.centres.models import Centre
 from app.core.db import SessionDep
 from app.core.errors import NotFound
+from app.core.params import DB_INT_MAX
 from app.users.deps import CurrentUser
-
-MAX_ID = 2**31 - 1
 
 
 async def known_centre_param(request: Request, session: SessionDep, actor: CurrentUser) -> None:
@@ -22,7 +21,7 @@ async def known_centre_param(request: Request, session: SessionDep, actor: Curre
         centre_id = int(raw)
     except ValueError:
         return
-    if centre_id > MAX_ID:
+    if centre_id > DB_INT_MAX:
         return
     if centre_id < 1 or not actor.sees_centre(centre_id):
         raise NotFound("Centre not found.")

@@ -8,7 +8,7 @@ from app.centres.schemas import CentreCreate, CentreOut, CentreUpdate
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
-from app.core.pagination import Page, PageDep, sorting
+from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.patching import patch_values
 from app.users.deps import CurrentUser
 
@@ -34,12 +34,7 @@ async def list_centres(
     order_by: Annotated[list[Any], Depends(centre_sort)],
 ) -> Page[CentreOut]:
     items, total = await service.list_centres(session, actor, page, order_by)
-    return Page(
-        items=[CentreOut.model_validate(c) for c in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(items, total, page, CentreOut.model_validate)
 
 
 @router.post(

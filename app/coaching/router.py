@@ -17,8 +17,8 @@ from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
+from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
-from app.holders.params import PathId, QueryId
 from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.schemas import RequestModel
-from app.holders.text import LongText, NoNul
+from app.core.text import LongText, NoNul
 
 
 class SessionKind(StrEnum):

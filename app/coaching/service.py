@@ -33,9 +33,9 @@ from app.core.db import utcnow
 from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
+from app.core.records import get_in_scope, listed_in_scope, where_equal
 from app.core.scope import Actor
 from app.enterprises.models import Enterprise
-from app.holders.records import get_in_scope, listed_in_scope, where_equal
 from app.holders.schemas import fits_id_column
 from app.holders.service import ensure_holders_of_centre, resolve_centre
 

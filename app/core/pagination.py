@@ -1,6 +1,6 @@
 """The `{items, total, limit, offset}` envelope, page parameters and whitelisted sorting."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.core.errors import RuleViolation
 
 T = TypeVar("T")
+Row = TypeVar("Row")
 MAX_LIMIT = 500
 
 
@@ -84,3 +85,12 @@ async def paginate(
     total = (await session.execute(count_stmt)).scalar_one()
     rows = await session.execute(stmt.order_by(*order_by).limit(params.limit).offset(params.offset))
     return list(rows.scalars().unique().all()), int(total)
+
+
+def page_of(
+    rows: Iterable[Row], total: int, page: PageParams, render: Callable[[Row], T]
+) -> Page[T]:
+    """The `{items, total, limit, offset}` envelope of one page of rows."""
+    return Page(
+        items=[render(row) for row in rows], total=total, limit=page.limit, offset=page.offset
+    )

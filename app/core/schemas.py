@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-NUL = "\x00"
+from app.core.text import NUL, refuse_nul
 
 
 def contains_nul(value: Any) -> bool:
@@ -27,7 +27,7 @@ class RequestModel(BaseModel):
     @classmethod
     def refuse_nul(cls, value: Any) -> Any:
         if contains_nul(value):
-            raise ValueError("must not contain NUL characters (\\u0000)")
+            refuse_nul(NUL)
         return value
 
 

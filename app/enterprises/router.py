@@ -7,6 +7,7 @@ from app.core.db import SessionDep
 from app.core.enums import Area, Region, Sector
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
+from app.core.params import PathId, QueryId, SearchWords
 from app.core.patching import patch_values
 from app.enterprises import service
 from app.enterprises.models import Enterprise
@@ -17,7 +18,6 @@ from app.enterprises.schemas import (
     EnterpriseStatus,
     EnterpriseUpdate,
 )
-from app.holders.params import PathId, QueryId, SearchWords
 from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])

@@ -8,8 +8,8 @@ from pydantic import ConfigDict, Field, StringConstraints
 
 from app.core.enums import Area, Region, Sector
 from app.core.schemas import RequestModel, ResponseModel
+from app.core.text import NoNul
 from app.enterprises.models import Enterprise
-from app.holders.text import NoNul
 
 
 class LegalForm(StrEnum):

@@ -7,6 +7,7 @@ from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
+from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
 from app.followups import service, worklist
 from app.followups.models import FollowUp
@@ -19,7 +20,6 @@ from app.followups.schemas import (
     Worklist,
 )
 from app.followups.service import FollowUpFilters
-from app.holders.params import PathId, QueryId
 from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])

@@ -6,7 +6,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.money import Money, NonNegativeMoney
 from app.core.schemas import RequestModel
-from app.holders.text import LongText
+from app.core.text import LongText
 
 
 class FollowUpMode(StrEnum):

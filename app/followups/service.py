@@ -38,12 +38,12 @@ from app.core.errors import RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
+from app.core.records import get_in_scope, listed_in_scope, where_equal
 from app.core.scope import Actor, centre_filter, visible_to
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
 from app.followups.sql import days_after
 from app.holders.models import Holder
-from app.holders.records import get_in_scope, listed_in_scope, where_equal
 from app.holders.schemas import fits_id_column
 
 ENTERPRISE_STATUS_FROM_VISIT = {

@@ -21,10 +21,10 @@ from app.centres.models import Centre
 from app.core.config import get_settings
 from app.core.enums import Region
 from app.core.scope import Actor
+from app.core.text import fold
 from app.enterprises import service as enterprises
 from app.holders import service as holders
 from app.holders.models import Holder
-from app.holders.text import fold
 from app.users.models import User
 from app.users.service import actor_of
 

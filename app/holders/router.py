@@ -8,10 +8,10 @@ from app.core.db import SessionDep
 from app.core.enums import Area, Gender, Region, Sector
 from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
+from app.core.params import PathId, QueryId, SearchWords
 from app.core.patching import patch_values
 from app.holders import service
 from app.holders.models import Holder
-from app.holders.params import PathId, QueryId, SearchWords
 from app.holders.schemas import (
     NULLABLE_ON_PATCH,
     HolderCreate,

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.core.enums import Area, Gender, Region, Sector
+from app.core.params import DB_INT_MAX
 from app.core.schemas import RequestModel, ResponseModel
-from app.holders.text import NoNul
+from app.core.text import NoNul
 
-DB_INT_MAX = 2_147_483_647
 """The largest value an INTEGER id column holds (PostgreSQL's int4)."""
 
 

@@ -17,11 +17,11 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
+from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
 from app.core.scope import Actor, Role
+from app.core.text import fold
 from app.holders.models import Holder
-from app.holders.records import get_in_scope, listed_in_scope, where_equal, where_words
 from app.holders.schemas import PERSONAL_FIELDS, fits_id_column
-from app.holders.text import fold
 from app.users.models import User
 
 WRITERS = (Role.admin, Role.manager, Role.adviser)

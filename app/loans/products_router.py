@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
-from app.core.pagination import Page, PageDep, sorting
+from app.core.pagination import Page, PageDep, page_of, sorting
+from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
 from app.loans import products
 from app.loans.models import Lender, LoanProduct
-from app.loans.routing import PathId, QueryId, page_of
 from app.loans.schedule import Frequency
 from app.loans.schemas import (
     LenderCreate,

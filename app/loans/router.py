@@ -10,13 +10,13 @@ from fastapi.responses import JSONResponse
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.openapi import ACTION, CREATE, LIST, READ, errors
-from app.core.pagination import Page, PageDep, sorting
+from app.core.pagination import Page, PageDep, page_of, sorting
+from app.core.params import PathId, QueryId
 from app.core.scope import centre_filter
 from app.loans import service
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
-from app.loans.routing import PathId, QueryId, page_of
 from app.loans.schedule import ScheduledInstallment, schedule_totals
 from app.loans.schemas import (
     IdempotencyKey,

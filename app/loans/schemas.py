@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StringConstraints
 
 from app.core.money import Money, PositiveMoney, Rate
+from app.core.params import DB_INT_MAX
 from app.core.schemas import RequestModel, ResponseModel
-from app.holders.text import NoNul
+from app.core.text import NoNul
 from app.loans.ledger import InstallmentStatus
 from app.loans.models import LoanStatus, TransactionKind
 from app.loans.schedule import Amortization, Frequency, InterestMethod
 
-MAX_ID = 2**31 - 1
+MAX_ID = DB_INT_MAX
 MAX_TERM = 360
 """The longest schedule accepted, in installments (30 years monthly, about 7 weekly)."""
 

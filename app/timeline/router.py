@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from app.core.db import SessionDep
 from app.core.openapi import READ, errors
 from app.core.pagination import Page, PageDep
-from app.holders.params import PathId
+from app.core.params import PathId
 from app.timeline import service
 from app.timeline.schemas import TimelineItem
 from app.users.deps import CurrentUser, SettingsDep

@@ -7,7 +7,7 @@ from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.errors import Unauthorized
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
-from app.core.pagination import Page, PageDep, sorting
+from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.patching import patch_values
 from app.core.security import create_access_token
 from app.users import service
@@ -71,12 +71,7 @@ async def list_users(
     order_by: Annotated[list[Any], Depends(user_sort)],
 ) -> Page[UserOut]:
     items, total = await service.list_users(session, actor, page, order_by)
-    return Page(
-        items=[UserOut.model_validate(u) for u in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return page_of(items, total, page, UserOut.model_validate)
 
 
 @users_router.post(

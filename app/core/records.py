@@ -10,7 +10,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import NotFound
 from app.core.scope import Actor, centre_filter, ensure_visible, visible_to
-from app.holders.text import search_words
+from app.core.text import search_words
 
 
 class CentreRecord(Protocol):

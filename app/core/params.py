@@ -1,5 +1,4 @@
-"""Path and query parameters shared by the holders, enterprises, timeline, coaching and
-follow-ups routers.
+"""Path and query parameters shared by the routers.
 
 Ids are bounded to what the database's INTEGER columns hold, so that an out-of-range id is
 the same 422 naming the parameter on SQLite and PostgreSQL (never a driver overflow).
@@ -10,8 +9,10 @@ from typing import Annotated
 from fastapi import Path, Query
 from pydantic import StringConstraints
 
-from app.holders.schemas import DB_INT_MAX
-from app.holders.text import NoNul
+from app.core.text import NoNul
+
+DB_INT_MAX = 2_147_483_647
+"""The largest id an INTEGER column holds on every supported database."""
 
 PathId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The record's id.")]
 QueryId = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
