@@ -1,9 +1,10 @@
 """Money, rates and ratios: Decimal in, two-decimal strings out (never binary floats)."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, PlainSerializer, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
 CENT = Decimal("0.01")
 BASIS = Decimal("0.0001")
@@ -33,12 +34,24 @@ def format_ratio(value: Decimal) -> str:
     return f"{round_ratio(Decimal(value)):.4f}"
 
 
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
+
+
+def plain_amount(value: Any) -> Any:
+    """Amounts given as text are plain ASCII decimals with at most two decimals: no
+    exponent, no digit separators, no other digits than 0-9, no trailing zeros beyond."""
+    if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value.strip()):
+        raise ValueError("must be a decimal number with at most two decimals, e.g. 12500.00")
+    return value
+
+
 _money_example = WithJsonSchema(
     {"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["12500.00"]}, mode="serialization"
 )
 
 Money = Annotated[
     Decimal,
+    BeforeValidator(plain_amount),
     Field(max_digits=14, decimal_places=2),
     PlainSerializer(format_money, return_type=str, when_used="json"),
     _money_example,
@@ -50,6 +63,7 @@ PositiveMoney = Annotated[Money, Field(gt=0)]
 
 Rate = Annotated[
     Decimal,
+    BeforeValidator(plain_amount),
     Field(ge=0, le=100, max_digits=5, decimal_places=2),
     PlainSerializer(format_money, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "examples": ["18.00"]}, mode="serialization"),
