@@ -499,7 +499,7 @@ def pick_behaviour(rng: random.Random, stage: str) -> str:
         return rng.choices(["on_time", "late", "early_payoff"], [70, 20, 10])[0]
     if stage == "written_off":
         return "stops"
-    return rng.choices(["on_time", "late", "behind", "partial", "stops"], [55, 20, 10, 10, 5])[0]
+    return rng.choices(["on_time", "late", "behind", "partial", "stops"], [72, 13, 6, 6, 3])[0]
 
 
 def repayment(rng: random.Random, paid_on: date, amount: Decimal) -> service.NewRepayment:
