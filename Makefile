@@ -19,7 +19,7 @@ migrate: install
 	$(BIN)/tracker db upgrade
 
 demo: migrate
-	$(BIN)/tracker demo-data --if-empty
+	$(BIN)/tracker demo-data --if-empty --scale 2
 
 run: demo
 	@echo "Serving on http://$(HOST):$(PORT)/docs"
