@@ -69,7 +69,10 @@ TAGS = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    engine = create_engine(settings.database_url, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per request (about a third of the throughput of
+    # small reads, bench/api_bench.py); a connection lost to a database restart fails one
+    # request with a 503, and SQLAlchemy then replaces the pool's stale connections.
+    engine = create_engine(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
