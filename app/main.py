@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -16,6 +17,7 @@ from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.logging import configure_logging
 from app.core.middleware import BodyGuard
+from app.core.openapi import add_examples
 from app.enterprises.router import router as enterprises_router
 from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
@@ -105,6 +107,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
     ):
         app.include_router(router, dependencies=[Depends(known_centre_param)])
+    build_openapi = app.openapi
+
+    def openapi_with_examples() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_examples(build_openapi())
+        return app.openapi_schema
+
+    app.openapi = openapi_with_examples  # type: ignore[method-assign]
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(

@@ -79,6 +79,30 @@ def test_every_json_request_body_has_an_example() -> None:
     assert missing == []
 
 
+async def test_every_response_shows_an_example_in_the_served_document() -> None:
+    from httpx import ASGITransport, AsyncClient
+
+    app = create_app(Settings(secret_key="x" * 40))
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://t") as http:
+        document = (await http.get("/openapi.json")).json()
+    missing = [
+        f"{method.upper()} {path} {status} {media_type}"
+        for path, method, operation in operations(document)
+        for status, response in operation["responses"].items()
+        for media_type, media in response.get("content", {}).items()
+        if media_type in ("application/json", "application/problem+json")
+        and "example" not in media
+        and "examples" not in media
+    ]
+    assert missing == []
+    responses = document["paths"]["/api/v1/holders/{holder_id}"]["get"]["responses"]
+    example = responses["200"]["content"]["application/json"]["example"]
+    assert example["national_id"] == "BE123456"
+    assert example["gender"] in ("female", "male")
+    not_found = responses["404"]["content"]["application/problem+json"]["example"]
+    assert not_found["status"] == 404
+
+
 def test_bearer_security_scheme_and_tags() -> None:
     document = openapi()
     schemes = document["components"]["securitySchemes"]
