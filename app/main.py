@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         await engine.dispose()
+        if reports_engine is not None:
+            await reports_engine.dispose()
 
     app = FastAPI(
         title="Microcredit and small-enterprise support tracker",
@@ -91,6 +93,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    reports_engine = (
+        create_engine(settings.reports_database_url) if settings.reports_database_url else None
+    )
+    app.state.reports_engine = reports_engine
+    app.state.reports_sessionmaker = (
+        create_sessionmaker(reports_engine) if reports_engine is not None else None
+    )
 
     install_error_handlers(app)
     for router in (health_router, auth_router, users_router, centres_router):

@@ -23,6 +23,7 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///./var/tracker.db"
+    reports_database_url: str | None = None
     secret_key: SecretStr | None = None
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

@@ -141,3 +141,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_reports_session(request: Request, session: SessionDep) -> AsyncIterator[AsyncSession]:
+    """The session reports read from: a read replica when `REPORTS_DATABASE_URL` is set,
+    else the request's own session (never a second connection to the primary, which on
+    SQLite would wait for the request's own write lock)."""
+    replica: async_sessionmaker[AsyncSession] | None = request.app.state.reports_sessionmaker
+    if replica is None:
+        yield session
+        return
+    async with replica() as reports_session:
+        try:
+            yield reports_session
+        finally:
+            await reports_session.rollback()
+
+
+ReportsSessionDep = Annotated[AsyncSession, Depends(get_reports_session, scope="function")]

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from app.core.db import SessionDep
+from app.core.db import ReportsSessionDep
 from app.core.openapi import errors
 from app.reports import coaching, flows, impact, portfolio, service
 from app.reports.dates import Interval
@@ -168,7 +168,7 @@ async def _respond_over(
     responses=FILE_RESPONSES,
 )
 async def portfolio_report(
-    session: SessionDep,
+    session: ReportsSessionDep,
     actor: CurrentUser,
     settings: SettingsDep,
     as_of: AsOf = None,
@@ -200,7 +200,7 @@ async def portfolio_report(
     responses=FILE_RESPONSES,
 )
 async def flows_report(
-    session: SessionDep,
+    session: ReportsSessionDep,
     actor: CurrentUser,
     start: From,
     to: To,
@@ -230,7 +230,7 @@ async def flows_report(
     responses=FILE_RESPONSES,
 )
 async def coaching_report(
-    session: SessionDep,
+    session: ReportsSessionDep,
     actor: CurrentUser,
     start: From,
     to: To,
@@ -270,7 +270,7 @@ async def coaching_report(
     responses=FILE_RESPONSES,
 )
 async def impact_report(
-    session: SessionDep,
+    session: ReportsSessionDep,
     actor: CurrentUser,
     settings: SettingsDep,
     as_of: AsOf = None,
