@@ -434,6 +434,10 @@ async def apply_for_loan(
     ).scalar_one_or_none()
     if holder is None:
         raise RuleViolation("holder_id", "no such holder in your scope")
+    if holder.status == "dropped" or holder.anonymised_at is not None:
+        raise RuleViolation(
+            "holder_id", "the holder has left the programme (dropped or anonymised)"
+        )
     if enterprise_id is not None:
         enterprise = (
             await session.execute(

@@ -127,6 +127,7 @@ async def test_application_rules_are_422_naming_the_field(
     not_owned = await make_enterprise(session, world.centre, [partner])
     elsewhere = await make_enterprise(session, other_centre, [stranger])
     retired = await make_product(session, world.lender, is_active=False)
+    dropped = await make_holder(session, world.centre, status="dropped")
     await session.commit()
 
     cases: list[tuple[dict[str, Any], str]] = [
@@ -140,6 +141,7 @@ async def test_application_rules_are_422_naming_the_field(
         ({"product_id": 999999}, "product_id"),
         ({"holder_id": stranger.id}, "holder_id"),
         ({"holder_id": 999999}, "holder_id"),
+        ({"holder_id": dropped.id}, "holder_id"),
         ({"enterprise_id": not_owned.id}, "enterprise_id"),
         ({"enterprise_id": elsewhere.id}, "enterprise_id"),
         ({"enterprise_id": 999999}, "enterprise_id"),
