@@ -9,6 +9,7 @@ from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
+from app.core.params import PathId
 from app.core.patching import patch_values
 from app.users.deps import CurrentUser
 
@@ -57,7 +58,7 @@ async def create_centre(
     "/{centre_id}", response_model=CentreOut, summary="Get a centre", responses=errors(*READ)
 )
 async def get_centre(
-    centre_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    centre_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> CentreOut:
     centre = await service.get_centre(session, actor, centre_id)
     set_etag(response, centre.version)
@@ -72,7 +73,7 @@ async def get_centre(
     responses=errors(*UPDATE),
 )
 async def update_centre(
-    centre_id: int,
+    centre_id: PathId,
     body: CentreUpdate,
     session: SessionDep,
     actor: CurrentUser,

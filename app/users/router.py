@@ -8,6 +8,7 @@ from app.core.db import SessionDep
 from app.core.errors import Unauthorized
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
+from app.core.params import PathId
 from app.core.patching import patch_values
 from app.core.security import create_access_token
 from app.users import service
@@ -105,7 +106,7 @@ async def create_user(
     responses=errors(*READ, 403),
 )
 async def get_user(
-    user_id: int, session: SessionDep, actor: CurrentUser, response: Response
+    user_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
 ) -> UserOut:
     user = await service.get_user(session, actor, user_id)
     set_etag(response, user.version)
@@ -120,7 +121,7 @@ async def get_user(
     responses=errors(*UPDATE),
 )
 async def update_user(
-    user_id: int,
+    user_id: PathId,
     body: UserUpdate,
     session: SessionDep,
     actor: CurrentUser,

@@ -138,7 +138,11 @@ async def test_non_integer_path_id_and_unknown_route_are_problem_4xx(
     response = await client.get("/api/v1/centres/abc", headers=admin_headers)
     assert_problem(response.status_code, response.headers["content-type"], 422)
     response = await client.get("/api/v1/centres/99999999999999999999999", headers=admin_headers)
-    assert response.status_code in (404, 422)
+    assert_problem(response.status_code, response.headers["content-type"], 422)
+    assert [e["field"] for e in response.json()["errors"]] == ["centre_id"]
+    response = await client.get("/api/v1/users/0", headers=admin_headers)
+    assert_problem(response.status_code, response.headers["content-type"], 422)
+    assert [e["field"] for e in response.json()["errors"]] == ["user_id"]
     response = await client.get("/api/v1/nowhere", headers=admin_headers)
     assert_problem(response.status_code, response.headers["content-type"], 404)
 
