@@ -8,6 +8,7 @@ from app.core.audit import AuditEvent
 from app.core.db import SessionDep
 from app.core.openapi import LIST, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
+from app.core.params import QueryId
 from app.users.deps import CurrentUser
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
@@ -29,8 +30,8 @@ async def list_audit_events(
     page: PageDep,
     order_by: Annotated[list[Any], Depends(audit_sort)],
     entity: Annotated[str | None, Query(max_length=40, examples=["holder"])] = None,
-    entity_id: Annotated[int | None, Query()] = None,
-    actor_id: Annotated[int | None, Query()] = None,
+    entity_id: QueryId = None,
+    actor_id: QueryId = None,
 ) -> Page[AuditEventOut]:
     items, total = await service.list_events(
         session, actor, page, order_by, entity=entity, entity_id=entity_id, actor_id=actor_id
