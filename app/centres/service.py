@@ -73,15 +73,12 @@ async def update_centre(
     if "code" in values:
         await ensure_code_free(session, values["code"], exclude_id=centre.id)
     changes = apply_changes(centre, values)
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity="centre",
-            entity_id=centre.id,
-            centre_id=centre.id,
-            changes=changes,
-        )
+    await audit.record_update(
+        session,
+        actor_id=actor.id,
+        entity="centre",
+        entity_id=centre.id,
+        centre_id=centre.id,
+        changes=changes,
+    )
     return centre

@@ -271,15 +271,12 @@ async def update_coaching_session(
         await replace_roster(session, record.id, current.roster, roster)
         # The session row itself must change too, so that its version moves on.
         record.updated_at = utcnow()
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity="coaching_session",
-            entity_id=record.id,
-            centre_id=record.centre_id,
-            changes=changes,
-        )
+    await audit.record_update(
+        session,
+        actor_id=actor.id,
+        entity="coaching_session",
+        entity_id=record.id,
+        centre_id=record.centre_id,
+        changes=changes,
+    )
     return SessionWithRoster(record, roster)

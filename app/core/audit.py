@@ -83,3 +83,28 @@ async def record(
     session.add(event)
     await session.flush()
     return event
+
+
+async def record_update(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    entity: str,
+    entity_id: int,
+    centre_id: int | None = None,
+    changes: dict[str, Any],
+) -> None:
+    """Write a changed record (its version moves on) and audit the change; a PATCH that
+    changes nothing writes nothing."""
+    if not changes:
+        return
+    await session.flush()
+    await record(
+        session,
+        actor_id=actor_id,
+        action="update",
+        entity=entity,
+        entity_id=entity_id,
+        centre_id=centre_id,
+        changes=changes,
+    )

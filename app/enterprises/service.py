@@ -228,15 +228,12 @@ async def update_enterprise(
         changes["owner_ids"] = {"from": owners_before, "to": owners_after}
         # The owners live in another table: touch the row so that its version moves on too.
         enterprise.updated_at = utcnow()
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity="enterprise",
-            entity_id=enterprise.id,
-            centre_id=enterprise.centre_id,
-            changes=changes,
-        )
+    await audit.record_update(
+        session,
+        actor_id=actor.id,
+        entity="enterprise",
+        entity_id=enterprise.id,
+        centre_id=enterprise.centre_id,
+        changes=changes,
+    )
     return enterprise, owners_after

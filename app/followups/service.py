@@ -237,11 +237,9 @@ async def update_follow_up(
     changes = apply_changes(record, values)
     if not changes:
         return record
-    await session.flush()
-    await audit.record(
+    await audit.record_update(
         session,
         actor_id=actor.id,
-        action="update",
         entity="follow_up",
         entity_id=record.id,
         centre_id=record.centre_id,

@@ -63,16 +63,13 @@ async def _update(
     """Apply `values` to `record` and audit what changed (nothing is written when nothing
     changes, so the version stays)."""
     changes = apply_changes(record, values)
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity=entity,
-            entity_id=record.id,
-            changes=changes,
-        )
+    await audit.record_update(
+        session,
+        actor_id=actor.id,
+        entity=entity,
+        entity_id=record.id,
+        changes=changes,
+    )
     return record
 
 

@@ -155,15 +155,12 @@ async def update_user(
     if password is not None:
         user.password_hash = await hash_password(password)
         changes["password_changed"] = True
-    if changes:
-        await session.flush()
-        await audit.record(
-            session,
-            actor_id=actor.id,
-            action="update",
-            entity="user",
-            entity_id=user.id,
-            centre_id=user.centre_id,
-            changes=changes,
-        )
+    await audit.record_update(
+        session,
+        actor_id=actor.id,
+        entity="user",
+        entity_id=user.id,
+        centre_id=user.centre_id,
+        changes=changes,
+    )
     return user
