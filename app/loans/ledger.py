@@ -19,11 +19,9 @@ __all__ = [
     "InstallmentState",
     "InstallmentStatus",
     "LedgerResult",
-    "OverpaymentError",
     "Payment",
     "Position",
     "aging_bucket",
-    "amount_owed",
     "installment_states_as_of",
     "installment_status",
     "position_as_of",
@@ -122,20 +120,6 @@ class InstallmentState:
         return self.remaining <= 0
 
 
-class OverpaymentError(ValueError):
-    """A payment is larger than what the loan still owes when it is applied."""
-
-    def __init__(
-        self, amount_owed: Decimal, *, payment_id: int | None = None, amount: Decimal | None = None
-    ) -> None:
-        self.amount_owed = amount_owed
-        self.payment_id = payment_id
-        self.amount = amount
-        subject = "payment" if payment_id is None else f"payment {payment_id}"
-        of_amount = "" if amount is None else f" of {amount}"
-        super().__init__(f"{subject}{of_amount} exceeds the {amount_owed} still owed")
-
-
 @dataclass(frozen=True)
 class LedgerResult:
     """The state after replaying every payment.
@@ -174,9 +158,9 @@ def replay(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) 
     within an installment interest before principal; what is left pays the
     following installments early (no interest is recalculated).
 
-    Raises ``OverpaymentError`` (with the amount then owed) when a payment is
-    larger than the total still owed at that point of the replay, and
-    ``ValueError`` for a non-positive payment or a repeated payment id.
+    Raises ``ValueError`` when a payment is larger than the total still owed
+    at that point of the replay (callers refuse such a payment before), for a
+    non-positive payment and for a repeated payment id.
     """
     states = [
         InstallmentState.unpaid(installment) for installment in _ordered_installments(installments)
@@ -195,7 +179,9 @@ def replay(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) 
         if payment.amount <= 0:
             raise ValueError(f"payment {payment.id} amount must be > 0, got {payment.amount}")
         if payment.amount > owed:
-            raise OverpaymentError(owed, payment_id=payment.id, amount=payment.amount)
+            raise ValueError(
+                f"payment {payment.id} of {payment.amount} exceeds the {owed} still owed"
+            )
         left = payment.amount
         payment_principal = payment_interest = ZERO
         index = first_open
@@ -232,11 +218,6 @@ def replay(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) 
     return LedgerResult(
         installments=states, allocations=allocations, closed_on=closed_on, portions=portions
     )
-
-
-def amount_owed(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) -> Decimal:
-    """Principal plus interest still unpaid after replaying ``payments``."""
-    return replay(installments, payments).amount_owed
 
 
 def installment_states_as_of(
