@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import RuleViolation
 from app.core.scope import Actor
+from app.loans import ledger
 from app.loans.applications import build_schedule
-from app.loans.ledger_store import live_repayments, rebuild_ledger
+from app.loans.ledger_store import latest_payment_on, set_summary
 from app.loans.models import Installment, Loan, LoanStatus, TransactionKind
 from app.loans.rules import (
     APPROVE_ROLES,
@@ -94,19 +95,27 @@ async def disburse_loan(
         disbursed_on=disbursed_on,
         first_due_on=first_due_on,
     )
+    # Nothing paid yet (an installment with nothing due counts as paid on its due date).
+    unpaid = [
+        ledger.InstallmentState.unpaid(
+            ledger.InstallmentDue(item.seq, item.due_on, item.principal_due, item.interest_due)
+        )
+        for item in schedule
+    ]
     await session.execute(
         insert(Installment),
         [
             {
                 "loan_id": loan.id,
-                "seq": item.seq,
-                "due_on": item.due_on,
-                "principal_due": item.principal_due,
-                "interest_due": item.interest_due,
+                "seq": state.seq,
+                "due_on": state.due_on,
+                "principal_due": state.principal_due,
+                "interest_due": state.interest_due,
                 "principal_paid": ZERO,
                 "interest_paid": ZERO,
+                "paid_off_on": state.paid_off_on,
             }
-            for item in schedule
+            for state in unpaid
         ],
     )
     session.add(
@@ -122,8 +131,8 @@ async def disburse_loan(
     loan.status = LoanStatus.active
     loan.disbursed_on = disbursed_on
     loan.first_due_on = schedule[0].due_on
-    # One UPDATE of the loan (its version goes up by one), flushed by the rebuild.
-    await rebuild_ledger(session, loan)
+    set_summary(loan, unpaid, None)  # one UPDATE of the loan: its version goes up by one
+    await session.flush()
     await record_event(
         session,
         actor,
@@ -156,15 +165,13 @@ async def write_off_loan(
     assert loan.disbursed_on is not None
     if written_off_on < loan.disbursed_on:
         raise RuleViolation("written_off_on", "must not be before disbursed_on")
-    repayments = await live_repayments(session, loan.id)
-    latest = max((payment.effective_on for payment in repayments), default=None)
+    latest = await latest_payment_on(session, loan.id)
     if latest is not None and written_off_on < latest:
         raise RuleViolation(
             "written_off_on", f"must not be before the latest repayment ({latest.isoformat()})"
         )
-    result = await rebuild_ledger(session, loan, repayments=repayments)
-    paid_principal = sum((state.principal_paid for state in result.installments), ZERO)
-    amount = loan.principal - paid_principal
+    # No repayment is dated after the write-off, so the stored summary is the state then.
+    amount = loan.principal - loan.paid_principal
     session.add(
         new_entry(
             loan,

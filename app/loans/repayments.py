@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.scope import Actor
-from app.loans.ledger_store import installments_of, rebuild_ledger
+from app.loans.ledger_store import Boundary, allocate_from, installments_of
 from app.loans.models import IdempotencyRecord, Loan, LoanStatus, LoanTransaction, TransactionKind
 from app.loans.rules import (
     REPAY_ROLES,
@@ -148,7 +148,7 @@ async def record_repayments(
 ) -> list[LoanTransaction]:
     """Several repayments of one loan at once (e.g. an import of a lender's statement), with
     the rules of `record_repayment` (their total may not exceed what is owed) and a single
-    re-allocation. All or nothing."""
+    allocation from the earliest of them on. All or nothing."""
     loan = await get_loan_for_write(session, actor, loan_id, REPAY_ROLES)
     normalised = [NewRepayment(round_money(r.amount), r.paid_on, r.reference) for r in repayments]
     return await _add_repayments(session, actor, loan, normalised, today=today)
@@ -196,7 +196,8 @@ async def _add_repayments(
     session.add_all(transactions)
     await session.flush()
     before = loan.outstanding_principal
-    await rebuild_ledger(session, loan, installments=installments)
+    boundary = min(Boundary(t.effective_on, t.id) for t in transactions)
+    await allocate_from(session, loan, installments, boundary, new=transactions)
     for transaction in transactions:
         await record_event(
             session,
@@ -223,8 +224,8 @@ async def reverse_transaction(
     reason: str,
     today: date,
 ) -> LoanTransaction:
-    """Reverse a repayment (admins and managers) and re-allocate the loan as if it had never
-    been paid; returns the new `reversal` entry (effective today, amount = the reversed
+    """Reverse a repayment (admins and managers) and re-allocate the loan from that
+    repayment's place on, as if it had never been paid; returns the new `reversal` entry (effective today, amount = the reversed
     amount, and the principal/interest split the repayment had when it was reversed, which
     the reversed repayment keeps).
 
@@ -257,7 +258,9 @@ async def reverse_transaction(
     session.add(reversal)
     await session.flush()
     before = loan.outstanding_principal
-    await rebuild_ledger(session, loan)
+    installments = await installments_of(session, loan.id)
+    boundary = Boundary(transaction.effective_on, transaction.id)
+    await allocate_from(session, loan, installments, boundary, reversed_id=transaction.id)
     await record_event(
         session,
         actor,

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -14,10 +15,12 @@ from app.loans.ledger import (
     Payment,
     Position,
     aging_bucket,
+    allocate,
     installment_states_as_of,
     installment_status,
     position_as_of,
     replay,
+    rewind,
 )
 from app.loans.schedule import (
     Amortization,
@@ -547,3 +550,73 @@ def test_aging_buckets_are_in_report_order() -> None:
 def test_negative_days_past_due_is_rejected() -> None:
     with pytest.raises(ValueError):
         aging_bucket(-1)
+
+
+# --- allocating forward from a stored state ---------------------------------------------------
+
+
+def replay_order(payment: Payment) -> tuple[date, int]:
+    return (payment.paid_on, payment.id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=loans_with_payments(), data=st.data())
+def test_allocating_from_a_rewound_state_equals_the_full_replay(
+    case: tuple[list[InstallmentDue], list[Payment]], data: st.DataObject
+) -> None:
+    """From any point of the replay order: today's state minus the allocations from that
+    point on is the state a replay of the earlier payments reaches, and allocating the later
+    payments from it gives the full replay's states, allocations, portions and closing date.
+    This is what a backdated repayment does (and a forward one, from the end)."""
+    installments, payments = case
+    ordered = sorted(payments, key=replay_order)
+    cut = data.draw(st.integers(min_value=0, max_value=len(ordered)))
+    earlier, later = ordered[:cut], ordered[cut:]
+    full = replay(installments, payments)
+    later_ids = {p.id for p in later}
+    start = rewind(full.installments, [a for a in full.allocations if a.payment_id in later_ids])
+    assert start == replay(installments, earlier).installments
+    resumed = allocate(start, later)
+    assert resumed.installments == full.installments
+    assert resumed.allocations == [a for a in full.allocations if a.payment_id in later_ids]
+    assert resumed.portions == {p.id: full.portions[p.id] for p in later}
+    closed_by_earlier = replay(installments, earlier).closed_on
+    assert resumed.closed_on == (None if closed_by_earlier else full.closed_on)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=loans_with_payments(), data=st.data())
+def test_a_reversal_replayed_from_its_date_equals_the_full_replay_without_it(
+    case: tuple[list[InstallmentDue], list[Payment]], data: st.DataObject
+) -> None:
+    installments, payments = case
+    if not payments:
+        return
+    reversed_payment = data.draw(st.sampled_from(payments))
+    full = replay(installments, payments)
+    boundary = replay_order(reversed_payment)
+    from_boundary = {p.id for p in payments if replay_order(p) >= boundary}
+    start = rewind(
+        full.installments, [a for a in full.allocations if a.payment_id in from_boundary]
+    )
+    remaining = [p for p in payments if p.id in from_boundary and p.id != reversed_payment.id]
+    resumed = allocate(start, remaining)
+    without = replay(installments, [p for p in payments if p.id != reversed_payment.id])
+    assert resumed.installments == without.installments
+    assert resumed.closed_on == without.closed_on
+    assert resumed.portions == {p.id: without.portions[p.id] for p in remaining}
+
+
+def test_allocate_does_not_change_the_states_it_starts_from() -> None:
+    start = replay(INSTALLMENTS, [pay(1, date(2025, 2, 1), "50.00")]).installments
+    snapshot = [replace(state) for state in start]
+    allocate(start, [pay(2, date(2025, 3, 1), "100.00")])
+    assert start == snapshot
+
+
+def test_rewind_refuses_allocations_that_were_never_made() -> None:
+    start = replay(INSTALLMENTS, [pay(1, date(2025, 2, 1), "50.00")]).installments
+    with pytest.raises(ValueError, match="negative amount paid"):
+        rewind(start, [Allocation(2, 1, date(2025, 3, 1), d("45.00"), d("10.00"))])
+    with pytest.raises(ValueError, match="unknown installment"):
+        rewind(start, [Allocation(2, 9, date(2025, 3, 1), d("1.00"), d("0.00"))])
