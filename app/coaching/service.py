@@ -1,6 +1,6 @@
 """Coaching sessions: the centre's five support services given to one holder or a group.
 
-Rules (API.md "Coaching sessions"):
+Rules (the `coaching` operations of the OpenAPI document):
 - `holder_ids`: at least one holder, every one of the session's centre (else 422 naming
   `holder_ids`); an `individual` session has exactly one (422 naming `holder_ids`).
 - `participants` gives each holder's attendance (`present` / `absent`); holders it does not

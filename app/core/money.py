@@ -11,7 +11,7 @@ BASIS = Decimal("0.0001")
 
 
 def round_money(value: Decimal) -> Decimal:
-    """ROUND_HALF_UP to the centime, as DESIGN.md prescribes at every step."""
+    """ROUND_HALF_UP to the centime, as docs/ARITHMETIC.md prescribes at every step."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

@@ -1,6 +1,6 @@
 """Enterprise follow-ups, the status they give their enterprise, and the follow-ups due.
 
-Rules (API.md "Enterprise follow-ups"):
+Rules (the `follow-ups` operations of the OpenAPI document):
 - The enterprise is in the caller's scope and created (not a `project`): else 422 naming
   `enterprise_id`; so too when a change of `visited_on` or `enterprise_status` is made
   after the enterprise was turned back into a project. A follow-up's centre is its

@@ -1,5 +1,5 @@
-"""Coaching activity over [from, to] (API.md "Reports", DESIGN.md "Money and portfolio
-arithmetic"): sessions, hours, holders reached and the female share, by adviser, kind,
+"""Coaching activity over [from, to] (docs/ARITHMETIC.md, "Coaching
+and impact"): sessions, hours, holders reached and the female share, by adviser, kind,
 centre or month.
 
 Two statements, each giving the grouped rows and the total (`is_total` = 1) through a

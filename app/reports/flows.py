@@ -1,5 +1,5 @@
-"""Flows over [from, to] by calendar month, quarter or year (API.md "Reports", DESIGN.md
-"Money and portfolio arithmetic").
+"""Flows over [from, to] by calendar month, quarter or year (docs/ARITHMETIC.md, "Flows
+over [from, to]").
 
 One statement: every dated movement inside [from, to] becomes one row of a UNION ALL
 (a disbursement, a write-off, a full repayment, an allocation of a repayment, an

@@ -1,4 +1,4 @@
-"""Impact as of a date (API.md "Reports", DESIGN.md "Money and portfolio arithmetic"):
+"""Impact as of a date (docs/ARITHMETIC.md, "Coaching and impact"):
 holders enrolled and coached, loan uptake after coaching, enterprises created, active,
 closed, surviving, and their jobs, by centre, sector, gender or area.
 

@@ -1,5 +1,5 @@
-"""Portfolio at risk and aging as of a date, grouped (API.md "Reports", DESIGN.md "Money and
-portfolio arithmetic").
+"""Portfolio at risk and aging as of a date, grouped (docs/ARITHMETIC.md,
+"Portfolio figures as of a date D").
 
 One statement: the grouped figures and the total (the total's distinct borrowers are not
 the sum of the groups') as a UNION ALL over one position row per outstanding loan, a CTE
