@@ -7,11 +7,11 @@ from app.centres.models import Centre
 from app.centres.schemas import CentreCreate, CentreOut, CentreUpdate
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId
 from app.core.patching import patch_values
-from app.users.deps import CurrentUser
 
 router = APIRouter(prefix="/api/v1/centres", tags=["centres"])
 

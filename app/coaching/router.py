@@ -15,11 +15,11 @@ from app.coaching.schemas import (
 from app.coaching.service import SessionFilters, SessionWithRoster
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
 

@@ -24,7 +24,6 @@ from app.coaching.authoring import (
     ensure_may_write,
     ensure_not_future,
     resolve_adviser,
-    within_dates,
 )
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.core import audit
@@ -32,11 +31,11 @@ from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
+from app.core.params import fits_id_column
 from app.core.patching import apply_changes
-from app.core.records import get_in_scope, listed_in_scope, where_equal
+from app.core.records import get_in_scope, listed_in_scope, where_equal, within_dates
 from app.core.scope import Actor
 from app.enterprises.models import Enterprise
-from app.holders.schemas import fits_id_column
 from app.holders.service import ensure_holders_of_centre, resolve_centre
 
 PRESENT = "present"

@@ -5,8 +5,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from sqlalchemy import Numeric
 
 CENT = Decimal("0.01")
+MONEY = Numeric(14, 2)
+"""The column type of every amount: NUMERIC(14,2), read back as Decimal."""
 BASIS = Decimal("0.0001")
 
 

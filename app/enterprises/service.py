@@ -16,11 +16,12 @@ from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
+from app.core.roles import WRITERS
 from app.core.scope import Actor
 from app.core.text import fold
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.enterprises.schemas import EnterpriseStatus
-from app.holders.service import WRITERS, ensure_holders_of_centre, resolve_centre
+from app.holders.service import ensure_holders_of_centre, resolve_centre
 
 SEARCH_TEXT_LENGTH = 200
 

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
@@ -20,7 +21,6 @@ from app.followups.schemas import (
     Worklist,
 )
 from app.followups.service import FollowUpFilters
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
 me_router = APIRouter(prefix="/api/v1/me", tags=["follow-ups"])

@@ -29,7 +29,6 @@ from app.coaching.authoring import (
     ensure_may_write,
     ensure_not_future,
     resolve_adviser,
-    within_dates,
 )
 from app.core import audit
 from app.core.audit import json_safe
@@ -37,14 +36,14 @@ from app.core.concurrency import check_if_match
 from app.core.errors import RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
+from app.core.params import fits_id_column
 from app.core.patching import apply_changes
-from app.core.records import get_in_scope, listed_in_scope, where_equal
+from app.core.records import get_in_scope, listed_in_scope, where_equal, within_dates
 from app.core.scope import Actor, centre_filter, visible_to
+from app.core.sql import days_after
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
-from app.followups.sql import days_after
 from app.holders.models import Holder
-from app.holders.schemas import fits_id_column
 
 ENTERPRISE_STATUS_FROM_VISIT = {
     "active": "active",

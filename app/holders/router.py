@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.config import Settings
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Gender, Region, Sector
 from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
@@ -19,7 +20,6 @@ from app.holders.schemas import (
     HolderStatus,
     HolderUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
 

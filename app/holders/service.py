@@ -16,15 +16,16 @@ from app.core.concurrency import check_if_match
 from app.core.db import utcnow
 from app.core.errors import Conflict, RuleViolation
 from app.core.pagination import PageParams, paginate
+from app.core.params import fits_id_column
 from app.core.patching import apply_changes
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
+from app.core.roles import WRITERS
 from app.core.scope import Actor, Role
 from app.core.text import fold
 from app.holders.models import Holder
-from app.holders.schemas import PERSONAL_FIELDS, fits_id_column
+from app.holders.schemas import PERSONAL_FIELDS
 from app.users.models import User
 
-WRITERS = (Role.admin, Role.manager, Role.adviser)
 ADVISER_ROLES = (Role.adviser.value, Role.manager.value)
 ERASED = "[erased]"
 ANONYMISED_FIRST_NAME = "Anonymised"

@@ -34,11 +34,11 @@ from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.coaching.schemas import Attendance
 from app.core.money import round_money
+from app.core.sql import month_of, year_of
 from app.holders.models import Holder
 from app.reports.common import GroupKey, check_order, share, sorted_rows
 from app.reports.labels import TOTAL_LABEL, humanise
 from app.reports.schemas import CoachingGroup, CoachingReport, CoachingRow
-from app.reports.sql import month_of, year_of
 from app.users.models import User
 
 

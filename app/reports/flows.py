@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import RuleViolation
+from app.core.sql import AnySelect, money, money_sum, month_of, year_of, zero_money
 from app.loans.models import Allocation, Installment, Loan
 from app.reports.common import check_order, share
 from app.reports.dates import Interval, count_periods, period_start, periods
 from app.reports.labels import TOTAL_LABEL
 from app.reports.schemas import FlowsReport, FlowsRow
-from app.reports.sql import AnySelect, money, money_sum, month_of, year_of, zero_money
 
 MAX_PERIODS = 400
 ZERO = Decimal("0.00")

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.coaching.schemas import Attendance
+from app.core.sql import AddMonths, AnySelect
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
 from app.holders.models import Holder
@@ -28,7 +29,6 @@ from app.loans.models import Loan
 from app.reports.common import GroupKey, id_key, share, sorted_rows, text_key
 from app.reports.labels import MIXED, TOTAL_LABEL, UNSPECIFIED, humanise
 from app.reports.schemas import ImpactGroup, ImpactReport, ImpactRow
-from app.reports.sql import AddMonths, AnySelect
 
 HOLDER_FIGURES = ("holders", "coached_holders", "uptake_base", "uptake")
 ENTERPRISE_FIGURES = (

@@ -5,6 +5,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.errors import Unauthorized
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
@@ -12,7 +13,6 @@ from app.core.params import PathId
 from app.core.patching import patch_values
 from app.core.security import create_access_token
 from app.users import service
-from app.users.deps import CurrentUser, SettingsDep
 from app.users.models import User
 from app.users.schemas import Me, Token, UserCreate, UserOut, UserUpdate
 

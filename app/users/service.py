@@ -72,6 +72,13 @@ async def active_user(session: AsyncSession, user_id: int) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+async def load_actor(session: AsyncSession, user_id: int) -> Actor | None:
+    """The caller a valid token names: its active user, as an `Actor` (see
+    `app.core.deps.current_user`)."""
+    user = await active_user(session, user_id)
+    return actor_of(user) if user is not None else None
+
+
 async def list_users(
     session: AsyncSession, actor: Actor, page: PageParams, order_by: list[Any]
 ) -> tuple[list[User], int]:
