@@ -21,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.coaching import service as coaching
+from app.coaching.schemas import SessionCreate
 from app.core.money import round_money
 from app.core.scope import Actor, Role
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups import service as followups
+from app.followups.schemas import FollowUpCreate
 from app.holders.models import Holder
 from app.users.models import User
 from app.users.service import actor_of
@@ -157,19 +159,21 @@ async def seed_individual_sessions(
             await coaching.create_coaching_session(
                 session,
                 adviser,
-                {
-                    "kind": kind,
-                    "format": "individual",
-                    "mode": pick(rng, MODES),
-                    "held_on": held_on,
-                    "duration_minutes": rng.choice((30, 45, 60, 60, 90, 120)),
-                    "topic": rng.choice(TOPICS[kind]),
-                    "notes": None,
-                    "next_steps": rng.choice(
-                        (None, "Revoir le plan de financement", "Préparer le dossier de prêt")
-                    ),
-                    "holder_ids": [holder.id],
-                },
+                SessionCreate.model_validate(
+                    {
+                        "kind": kind,
+                        "format": "individual",
+                        "mode": pick(rng, MODES),
+                        "held_on": held_on,
+                        "duration_minutes": rng.choice((30, 45, 60, 60, 90, 120)),
+                        "topic": rng.choice(TOPICS[kind]),
+                        "notes": None,
+                        "next_steps": rng.choice(
+                            (None, "Revoir le plan de financement", "Préparer le dossier de prêt")
+                        ),
+                        "holder_ids": [holder.id],
+                    }
+                ),
                 today,
             )
 
@@ -191,17 +195,19 @@ async def seed_group_sessions(
         await coaching.create_coaching_session(
             session,
             actor_of(rng.choice(team.advisers)),
-            {
-                "kind": kind,
-                "format": "group",
-                "mode": "in_person",
-                "held_on": held_on,
-                "duration_minutes": rng.choice((120, 180, 180, 240)),
-                "topic": rng.choice(TOPICS[kind]),
-                "notes": None,
-                "next_steps": None,
-                "participants": participants,
-            },
+            SessionCreate.model_validate(
+                {
+                    "kind": kind,
+                    "format": "group",
+                    "mode": "in_person",
+                    "held_on": held_on,
+                    "duration_minutes": rng.choice((120, 180, 180, 240)),
+                    "topic": rng.choice(TOPICS[kind]),
+                    "notes": None,
+                    "next_steps": None,
+                    "participants": participants,
+                }
+            ),
             today,
         )
 
@@ -315,7 +321,9 @@ async def seed_follow_ups(
             await followups.create_follow_up(
                 session,
                 adviser,
-                visit_values(rng, enterprise, visited_on, found, revenue, employees),
+                FollowUpCreate.model_validate(
+                    visit_values(rng, enterprise, visited_on, found, revenue, employees)
+                ),
                 today,
             )
 

@@ -26,13 +26,14 @@ from app.coaching.authoring import (
     resolve_adviser,
 )
 from app.coaching.models import CoachingSession, SessionParticipant
+from app.coaching.schemas import NULLABLE_ON_PATCH, SessionCreate, SessionUpdate
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.db import utcnow
 from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.params import fits_id_column
-from app.core.patching import apply_changes
+from app.core.patching import apply_changes, patch_values
 from app.core.records import get_in_scope, listed_in_scope, where_equal, within_dates
 from app.core.scope import Actor
 from app.enterprises.models import Enterprise
@@ -162,10 +163,10 @@ def roster_for_audit(roster: Roster) -> list[dict[str, Any]]:
 
 
 async def create_coaching_session(
-    session: AsyncSession, actor: Actor, values: dict[str, Any], today: date
+    session: AsyncSession, actor: Actor, body: SessionCreate, today: date
 ) -> SessionWithRoster:
+    values = body.model_dump()
     ensure_may_write(actor)
-    values = dict(values)
     centre_id = await resolve_centre(session, actor, values.pop("centre_id", None))
     adviser_id = await resolve_adviser(session, actor, values.pop("adviser_id", None), centre_id)
     roster = build_roster(values.pop("holder_ids", None), values.pop("participants", None), None)
@@ -236,15 +237,15 @@ async def update_coaching_session(
     session: AsyncSession,
     actor: Actor,
     session_id: int,
-    values: dict[str, Any],
+    patch: SessionUpdate,
     if_match: str | None,
     today: date,
 ) -> SessionWithRoster:
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     current = await get_coaching_session(session, actor, session_id)
     record = current.record
     ensure_may_edit(actor, record.adviser_id)
-    check_if_match(if_match, record.version)
-    values = dict(values)
+    ensure_if_match(if_match, record.version)
     if "adviser_id" in values:
         values["adviser_id"] = await resolve_adviser(
             session, actor, values["adviser_id"], record.centre_id

@@ -23,8 +23,10 @@ from app.core.enums import Region
 from app.core.scope import Actor
 from app.core.text import fold
 from app.enterprises import service as enterprises
+from app.enterprises.schemas import EnterpriseCreate
 from app.holders import service as holders
 from app.holders.models import Holder
+from app.holders.schemas import HolderCreate
 from app.users.models import User
 from app.users.service import actor_of
 
@@ -366,7 +368,9 @@ async def seed(session: AsyncSession, rng: random.Random, today: date, scale: in
                 rng, centre, adviser.id if adviser else None, region, taken, today, youth, n
             )
             created.append(
-                await holders.create_holder(session, actor, values, today=today, youth=youth)
+                await holders.create_holder(
+                    session, actor, HolderCreate.model_validate(values), today=today, youth=youth
+                )
             )
         await seed_enterprises(session, rng, today, created, staff, admins)
 
@@ -398,5 +402,8 @@ async def seed_enterprises(
         adviser = next((u for u in staff if u.id == owners[0].adviser_id), None)
         actor = actor_of(adviser or (staff[0] if staff else admins[0]))
         await enterprises.create_enterprise(
-            session, actor, enterprise_values(rng, owners, today, hint), today=today
+            session,
+            actor,
+            EnterpriseCreate.model_validate(enterprise_values(rng, owners, today, hint)),
+            today=today,
         )

@@ -36,7 +36,7 @@ from app.coaching.schemas import Attendance
 from app.core.money import round_money
 from app.core.sql import month_of, year_of
 from app.holders.models import Holder
-from app.reports.common import GroupKey, check_order, share, sorted_rows
+from app.reports.common import GroupKey, ensure_order, share, sorted_rows
 from app.reports.labels import TOTAL_LABEL, humanise
 from app.reports.schemas import CoachingGroup, CoachingReport, CoachingRow
 from app.users.models import User
@@ -196,7 +196,7 @@ async def coaching_report(
     group_by: CoachingGroup,
     centre_id: int | None,
 ) -> CoachingReport:
-    check_order(start, end)
+    ensure_order(start, end)
     sessions_statement, reach_statement = coaching_statements(start, end, group_by, centre_id)
     sessions = (await session.execute(sessions_statement)).all()
     reach = (await session.execute(reach_statement)).all()
