@@ -26,6 +26,7 @@ from app.loans.router import router as loans_router
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, users_router
+from app.users.service import load_actor
 
 API_VERSION = "1.0.0"
 
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.load_actor = load_actor
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     reports_engine = (

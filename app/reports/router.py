@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.core.db import ReportsSessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import errors
 from app.reports import coaching, flows, impact, portfolio, service
 from app.reports.dates import Interval
@@ -40,7 +41,6 @@ from app.reports.schemas import (
     PortfolioReport,
     ReportFormat,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 

@@ -1,4 +1,4 @@
-"""The reports computed in plain Python from DESIGN.md's definitions, row by row.
+"""The reports computed in plain Python from the definitions of docs/ARITHMETIC.md, row by row.
 
 Written independently of the SQL in app/reports: it loads whole tables with plain
 `select(Model)` and follows "Money and portfolio arithmetic" literally, using
