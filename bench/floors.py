@@ -169,11 +169,18 @@ WITH movements AS (
   SELECT paid_on, 0, 0, principal, interest, 0, 0, 0, 0
   FROM allocations WHERE paid_on BETWEEN $1 AND $2
   UNION ALL
+  -- Dues; an installment paid off by its due date was collected on time in full.
   SELECT i.due_on, 0, 0, 0, 0, 0, 0, i.principal_due + i.interest_due,
-         coalesce((SELECT sum(a.principal + a.interest) FROM allocations a
-                   WHERE a.installment_id = i.id AND a.paid_on <= i.due_on), 0)
+         CASE WHEN i.paid_off_on <= i.due_on THEN i.principal_due + i.interest_due ELSE 0 END
   FROM installments i JOIN loans l ON l.id = i.loan_id
   WHERE i.due_on BETWEEN $1 AND $2
+    AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
+  UNION ALL
+  -- The others: what was allocated to them by their due date.
+  SELECT i.due_on, 0, 0, 0, 0, 0, 0, 0, a.principal + a.interest
+  FROM installments i JOIN loans l ON l.id = i.loan_id
+       JOIN allocations a ON a.installment_id = i.id AND a.paid_on <= i.due_on
+  WHERE i.due_on BETWEEN $1 AND $2 AND (i.paid_off_on IS NULL OR i.paid_off_on > i.due_on)
     AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
 )
 SELECT date_trunc('month', day)::date AS key,

@@ -121,7 +121,8 @@ def demo_data_supports_loans(env: dict[str, str]) -> bool:
 def timed_child(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Run a command; (seconds, its peak resident memory in MiB)."""
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, cwd=ROOT)
+    # In var/bench, so that the generator's files (demo credentials) stay out of var/.
+    child = subprocess.Popen(command, env=env, cwd=RESULTS_DIR)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
     if status != 0:
@@ -395,7 +396,7 @@ def make_history_loans(size: Size) -> None:
         try:
             rows = await connection.fetch(
                 "SELECT id FROM holders WHERE centre_id = $1 AND anonymised_at IS NULL "
-                "AND status NOT IN ('dropped_out') AND enrolled_on <= $2 ORDER BY id DESC "
+                "AND status <> 'dropped' AND enrolled_on <= $2 ORDER BY id DESC "
                 "LIMIT 20",
                 size.centre_id,
                 size.today - timedelta(days=420),
@@ -728,6 +729,73 @@ def measure_exports(size: Size, pid: int) -> None:
     size.results["exports"] = results
 
 
+# --- plans -----------------------------------------------------------------------------
+
+POSTGRES_LOG = Path("/var/log/postgresql/postgresql-15-main.log")
+
+
+def capture_plans(size: Size) -> None:
+    """EXPLAIN ANALYZE of every statement the service runs for the reports, through
+    auto_explain on the bench database only (read back from the server's log), and of
+    the floors; written to var/bench/plans-N.txt for docs/SCALING.md."""
+    name = f"bench_{size.loans}"
+    settings = {
+        "session_preload_libraries": "auto_explain",
+        "auto_explain.log_min_duration": "0",
+        "auto_explain.log_analyze": "on",
+        "auto_explain.log_buffers": "on",
+    }
+    asyncio.run(
+        admin_execute(
+            size.admin_url,
+            *(
+                f"ALTER DATABASE \"{name}\" SET {key} = '{value}'"
+                for key, value in settings.items()
+            ),
+        )
+    )
+    offset = POSTGRES_LOG.stat().st_size if POSTGRES_LOG.exists() else 0
+    out = [f"# Plans of the report statements at {size.loans:,} loans ({size.today})", ""]
+    try:
+        with serving(size, 1, size.port + 1):
+            base = f"http://127.0.0.1:{size.port + 1}"
+            headers = {"Authorization": f"Bearer {login(base, 'admin')}"}
+            for case in report_cases(size):
+                if case.path:
+                    httpx.get(base + case.path, headers=headers, timeout=600).raise_for_status()
+        time.sleep(1)
+        if POSTGRES_LOG.exists():
+            with POSTGRES_LOG.open() as log_file:
+                log_file.seek(offset)
+                keep = False
+                for line in log_file:
+                    if line[:1].isdigit():
+                        keep = f"@{name} " in line and "plan:" in line
+                    if keep:
+                        out.append(line.rstrip("\n"))
+    finally:
+        asyncio.run(
+            admin_execute(
+                size.admin_url,
+                *(f'ALTER DATABASE "{name}" RESET {key}' for key in settings),
+            )
+        )
+
+    async def floor_plans() -> None:
+        connection = await asyncpg.connect(size.url)
+        try:
+            for case in report_cases(size):
+                out.extend(["", f"## floor: {case.name}", case.floor_sql])
+                explain = "EXPLAIN (ANALYZE, BUFFERS) " + case.floor_sql
+                out.extend(row[0] for row in await connection.fetch(explain, *case.floor_args))
+        finally:
+            await connection.close()
+
+    asyncio.run(floor_plans())
+    (RESULTS_DIR / f"plans-{size.loans}.txt").write_text("\n".join(out) + "\n")
+    log(f"plans written to var/bench/plans-{size.loans}.txt")
+
+
 # --- load ------------------------------------------------------------------------------
 
 
@@ -892,6 +960,7 @@ def run_size(args: argparse.Namespace, loans: int, port: int) -> None:
         asyncio.run(measure_reports(size, args.repeat))
         measure_history(size, args.repeat)
         measure_exports(size, pid)
+    capture_plans(size)
     measure_load(size, args.connections, args.seconds)
     size.results["machine"] = {
         "cores": os.cpu_count(),
