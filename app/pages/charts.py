@@ -85,18 +85,21 @@ def bar_chart(
     title: str,
     bars: Sequence[tuple[str, Decimal | int]],
     *,
-    width: int = 640,
+    width: int | None = None,
     height: int | None = None,
     color: str = BLUE,
 ) -> Markup:
-    """Horizontal bars, one per category (zeros included), labelled on the left."""
+    """Horizontal bars, one per category (zeros included), labelled on the left; long
+    labels widen the drawing so that the bars keep their room."""
     chart = leather.Chart()
     data = [(float(value), name) for name, value in bars]
     chart.add_bars(data, fill_color=color)
     if all(value == 0 for value, _ in data):
         chart.set_x_scale(leather.Linear(0, 1))
     chart.add_x_axis(tick_formatter=lambda value, *_: grouped(value))
-    return _svg(chart, title, width, height or 50 + 28 * len(bars))
+    longest = max((len(name) for name, _ in bars), default=0)
+    drawn_width = width or 560 + 7 * max(longest - 18, 0)
+    return _svg(chart, title, drawn_width, height or 50 + 28 * len(bars))
 
 
 def column_pairs(

@@ -371,7 +371,7 @@ def activity_tables(body: dict[str, Any]) -> list[dict[str, Any]]:
                 "title": title,
                 "columns": columns,
                 "rows": rows,
-                "chart": charts.bar_chart(title, bars, width=560),
+                "chart": charts.bar_chart(title, bars),
             }
         )
     return tables
