@@ -34,6 +34,8 @@ from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
 from app.loans.router import router as loans_router
+from app.pages.router import router as pages_router
+from app.pages.static import mount_static
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, users_router
@@ -172,8 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    for router in (health_router, auth_router, users_router, centres_router):
+    for router in (health_router, auth_router, users_router, centres_router, pages_router):
         app.include_router(router)
+    mount_static(app)
     for router in (
         audit_router,
         holders_router,
