@@ -538,7 +538,9 @@ def first_record_year(snap: Snapshot, centre_id: int | None) -> int | None:
 def activity(snap: Snapshot, year: int, today: date, centre_id: int | None) -> Json:
     """The yearly activity report, figure by figure from API.md's wording."""
     first, last = date(year, 1, 1), min(date(year, 12, 31), today)
-    in_year = lambda day: day is not None and first <= day <= last  # noqa: E731
+
+    def in_year(day: date | None) -> bool:
+        return day is not None and first <= day <= last
 
     supported: set[int] = set()
     for item in snap.sessions.values():
