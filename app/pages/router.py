@@ -262,12 +262,25 @@ async def dashboard_context(
     monthly = await flows.flows_report(
         session, start=first_month, end=today, interval=Interval.month, centre_id=scope
     )
-    year = await activity.activity_report(session, year=today.year, today=today, centre_id=scope)
+    # This year's beneficiaries and coaching: the activity report's own sections (its loan
+    # section, flows and PAR already shown above, is not needed here).
+    first_day, last_day = activity.year_days(today.year, today)
+    year_body: dict[str, Any] = {
+        "year": today.year,
+        "holders": (await activity.holders_figures(session, first_day, last_day, scope)).model_dump(
+            mode="json"
+        ),
+        "enterprises": (
+            await activity.enterprises_figures(session, first_day, last_day, scope)
+        ).model_dump(mode="json"),
+        "coaching": (
+            await activity.coaching_figures(session, first_day, last_day, scope)
+        ).model_dump(mode="json"),
+    }
 
     total = now.total.model_dump(mode="json", by_alias=True)
     trend_points = par_trend.model_dump(mode="json")["points"]
     flow_rows = monthly.model_dump(mode="json", by_alias=True)["rows"]
-    year_body = year.model_dump(mode="json")
     aging = total["aging"]
     month_labels = [charts.month_label(date.fromisoformat(r["period_start"])) for r in flow_rows]
     by_kind = year_body["coaching"]["by_kind"]

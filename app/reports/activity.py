@@ -217,7 +217,7 @@ def _zeros(keys: Any) -> dict[str, int]:
     return {str(key): 0 for key in keys}
 
 
-async def _holders(
+async def holders_figures(
     session: AsyncSession, first: date, last: date, centre_id: int | None
 ) -> ActivityHolders:
     by_gender = _zeros(Gender)
@@ -237,7 +237,7 @@ async def _holders(
     )
 
 
-async def _enterprises(
+async def enterprises_figures(
     session: AsyncSession, first: date, last: date, centre_id: int | None
 ) -> ActivityEnterprises:
     by_sector = _zeros(Sector)
@@ -256,7 +256,7 @@ async def _enterprises(
     )
 
 
-async def _loans(
+async def loans_figures(
     session: AsyncSession, first: date, last: date, today: date, centre_id: int | None
 ) -> ActivityLoans:
     lenders = {
@@ -301,7 +301,7 @@ async def _loans(
     )
 
 
-async def _coaching(
+async def coaching_figures(
     session: AsyncSession, first: date, last: date, centre_id: int | None
 ) -> ActivityCoaching:
     report = await coaching.coaching_report(
@@ -328,8 +328,8 @@ async def activity_report(
         centre_id=centre_id,
         first_day=first,
         last_day=last,
-        holders=await _holders(session, first, last, centre_id),
-        enterprises=await _enterprises(session, first, last, centre_id),
-        loans=await _loans(session, first, last, today, centre_id),
-        coaching=await _coaching(session, first, last, centre_id),
+        holders=await holders_figures(session, first, last, centre_id),
+        enterprises=await enterprises_figures(session, first, last, centre_id),
+        loans=await loans_figures(session, first, last, today, centre_id),
+        coaching=await coaching_figures(session, first, last, centre_id),
     )
