@@ -38,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
-from reports_bench import prepare_database, size_for  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
@@ -48,6 +47,7 @@ from app.core.db import create_engine, create_sessionmaker  # noqa: E402
 from app.core.security import create_access_token  # noqa: E402
 from app.loans.models import Loan  # noqa: E402
 from app.users.models import User  # noqa: E402
+from bench.reports_bench import prepare_database, size_for  # noqa: E402
 from tests.factories import make_user  # noqa: E402
 from tests.pages.server import SECRET_KEY, serve  # noqa: E402
 from tests.reports.generator import generate_portfolio  # noqa: E402

@@ -43,6 +43,7 @@ from app.coaching.models import CoachingSession, SessionParticipant
 from app.coaching.schemas import Attendance, SessionKind
 from app.core.enums import Area, Gender, Sector
 from app.core.errors import RuleViolation
+from app.core.sql import AnySelect, money_sum
 from app.enterprises.models import Enterprise
 from app.holders.models import Holder
 from app.loans.models import Lender, Loan
@@ -61,7 +62,6 @@ from app.reports.schemas import (
     PortfolioGroup,
     SessionsHours,
 )
-from app.reports.sql import AnySelect, money_sum
 
 AGE_BANDS = ("18-24", "25-29", "30-35", "36+", UNSPECIFIED)
 ZERO = Decimal("0.00")

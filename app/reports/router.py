@@ -13,6 +13,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.core.db import ReportsSessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import errors
 from app.reports import activity, coaching, flows, impact, portfolio, service, trend
 from app.reports.activity_file import iter_activity_csv, render_activity_xlsx
@@ -43,7 +44,6 @@ from app.reports.schemas import (
     PortfolioTrend,
     ReportFormat,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 

@@ -1,4 +1,4 @@
-"""Report parameters and rows, as API.md "Reports" fixes them.
+"""Report parameters and rows, as the reports' OpenAPI contract fixes them (docs/ARITHMETIC.md, "Report rows").
 
 Every row has `key` (a group id, an enum value or a period's first day; null in `total`)
 and `label` (a readable name; `Total` in `total`). Money is a two-decimal string, ratios

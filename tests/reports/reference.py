@@ -1,4 +1,4 @@
-"""The reports computed in plain Python from DESIGN.md's definitions, row by row.
+"""The reports computed in plain Python from the definitions of docs/ARITHMETIC.md, row by row.
 
 Written independently of the SQL in app/reports: it loads whole tables with plain
 `select(Model)` and follows "Money and portfolio arithmetic" literally, using
@@ -538,7 +538,9 @@ def first_record_year(snap: Snapshot, centre_id: int | None) -> int | None:
 def activity(snap: Snapshot, year: int, today: date, centre_id: int | None) -> Json:
     """The yearly activity report, figure by figure from API.md's wording."""
     first, last = date(year, 1, 1), min(date(year, 12, 31), today)
-    in_year = lambda day: day is not None and first <= day <= last  # noqa: E731
+
+    def in_year(day: date | None) -> bool:
+        return day is not None and first <= day <= last
 
     supported: set[int] = set()
     for item in snap.sessions.values():
