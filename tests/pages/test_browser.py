@@ -252,6 +252,10 @@ async def test_bad_input_is_a_readable_page(site: Site, context: BrowserContext)
         assert response is not None and response.status == status, path
         assert response.headers["content-type"].startswith("text/html")
         assert f"Erreur {status}" in (await watched.page.text_content("h1") or "")
+    # The error page keeps a working navigation: logging out from it.
+    async with watched.page.expect_navigation():
+        await watched.page.click(".logout button")
+    assert watched.page.url == f"{site.base_url}/login"
 
 
 async def test_wrong_password_shows_the_form_again(site: Site, context: BrowserContext) -> None:
