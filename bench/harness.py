@@ -274,6 +274,7 @@ def serving(size: Size, workers: int, port: int, floor: bool = False) -> Iterato
             time.sleep(0.2)
         else:
             raise SystemExit(f"{shlex.join(command)} did not become ready")
+        wait_idle(size, server.pid)  # every worker has booted
         yield server.pid
     finally:
         server.terminate()
@@ -796,6 +797,44 @@ def capture_plans(size: Size) -> None:
     log(f"plans written to var/bench/plans-{size.loans}.txt")
 
 
+def _cpu_ticks(pid: int) -> int:
+    """CPU time (user + system, clock ticks) of a process and its direct children."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def wait_idle(size: Size, pid: int, limit: float = 120) -> None:
+    """Until the server (and its workers) use no CPU for half a second and the bench
+    database runs no query: what a previous wrk run left queued is done."""
+
+    async def active_queries() -> int:
+        connection = await asyncpg.connect(size.url)
+        try:
+            return int(
+                await connection.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active' AND pid <> pg_backend_pid()"
+                )
+            )
+        finally:
+            await connection.close()
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = _cpu_ticks(pid)
+        time.sleep(0.5)
+        if _cpu_ticks(pid) - before <= 2 and asyncio.run(active_queries()) == 0:
+            return
+    log("the server did not become idle; measuring anyway")
+
+
 # --- load ------------------------------------------------------------------------------
 
 
@@ -833,6 +872,7 @@ def wrk(
         "p99_ms": figures["p99_us"] / 1000,
         "errors": errors,
         "requests": figures["requests"],
+        "load_average": os.getloadavg()[0],
         "command": "BENCH_REQUESTS=<file> BENCH_HEADERS=<auth> "
         + shlex.join(command).replace(str(ROOT) + "/", ""),
     }
@@ -898,24 +938,23 @@ def measure_load(size: Size, connections: int, seconds: int) -> None:
     for workers in (1, 2):
         for name, service_lines, floor_lines, role, floor_role in load_cases(size):
             row: dict[str, Any] = {"name": name, "workers": workers}
-            # A fresh server per run: requests that wrk abandons at the end of a run keep
-            # a slow server busy, and would be charged to the next run.
-            with serving(size, workers, service_port):
+            # A fresh server per run, warmed up, then left to finish what wrk abandoned at
+            # the end of the warm-up before the measured run starts.
+            with serving(size, workers, service_port) as pid:
                 headers = f"Authorization: Bearer {login(base, role)}"
-                wrk(service_port, service_lines, headers, connections, 2)  # warm up
-            with serving(size, workers, service_port):
+                wrk(service_port, service_lines, headers, connections, 2)
+                wait_idle(size, pid)
                 row["service"] = wrk(service_port, service_lines, headers, connections, seconds)
             log(f"{workers} worker(s), {name}, service: {row['service']}")
-            with serving(size, workers, floor_port, floor=True):
+            with serving(size, workers, floor_port, floor=True) as pid:
                 headers = f"X-User-Id: {size.users[floor_role]}"
-                wrk(floor_port, floor_lines, headers, connections, 2)  # warm up
-            with serving(size, workers, floor_port, floor=True):
+                wrk(floor_port, floor_lines, headers, connections, 2)
+                wait_idle(size, pid)
                 row["floor"] = wrk(floor_port, floor_lines, headers, connections, seconds)
             log(f"{workers} worker(s), {name}, floor: {row['floor']}")
             results.append(row)
-        mixed_line = None
         if workers == 2:
-            with serving(size, 2, service_port):
+            with serving(size, 2, service_port) as pid:
                 token = login(base, "admin")
                 payment = json.dumps({"amount": "1.00", "paid_on": size.today.isoformat()})
                 short = [
@@ -927,6 +966,8 @@ def measure_load(size: Size, connections: int, seconds: int) -> None:
                 ]
                 # One request in ten goes to a loan with 2,000 repayments.
                 lines = short + long * max(1, len(short) // (9 * max(1, len(long))))
+                wrk(service_port, lines, f"Authorization: Bearer {token}", 32, 2)
+                wait_idle(size, pid)
                 mixed_line = wrk(service_port, lines, f"Authorization: Bearer {token}", 32, seconds)
                 mixed_line["long_share"] = sum(1 for line in lines if line in long) / len(lines)
                 log(f"repayments, 32 clients, 2 workers, long histories mixed in: {mixed_line}")
