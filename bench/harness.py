@@ -436,13 +436,23 @@ def months_back(day: date, months: int) -> date:
 
 @dataclass
 class ReportCase:
+    """A report call and the hand-written SQL variants that compute the same figures (the
+    fastest of them, measured in the run, is the floor)."""
+
     name: str
     path: str
-    floor_sql: str
+    floor_sqls: list[str]
     floor_args: tuple[Any, ...]
     from_json: Callable[[Any], floors.Figures] | None
     from_rows: Callable[[list[asyncpg.Record]], floors.Figures] | None
     target: str = ""
+
+
+PAST_VARIANTS = (
+    floors.portfolio_past_sql,
+    floors.portfolio_open_installments_sql,
+    floors.portfolio_movements_sql,
+)
 
 
 def report_cases(size: Size) -> list[ReportCase]:
@@ -452,11 +462,11 @@ def report_cases(size: Size) -> list[ReportCase]:
     year_ago = today - timedelta(days=365)
     flows_from, flows_to = months_back(today, 12), today.replace(day=1) - timedelta(days=1)
     cases = []
-    for label, as_of, sql in (
-        ("today", today, floors.portfolio_today_sql),
-        ("month end", month_end, floors.portfolio_past_sql),
-        ("137 days ago", past, floors.portfolio_past_sql),
-        ("365 days ago", year_ago, floors.portfolio_past_sql),
+    for label, as_of, variants in (
+        ("today", today, (floors.portfolio_today_sql, floors.portfolio_open_installments_sql)),
+        ("month end", month_end, PAST_VARIANTS),
+        ("137 days ago", past, PAST_VARIANTS),
+        ("365 days ago", year_ago, PAST_VARIANTS),
     ):
         for group_by in ("centre", "gender"):
             if label == "365 days ago" and group_by == "gender":
@@ -469,7 +479,7 @@ def report_cases(size: Size) -> list[ReportCase]:
                 ReportCase(
                     f"portfolio {label} ({as_of}) by {group_by}",
                     f"{API}/reports/portfolio?as_of={as_of}&group_by={group_by}",
-                    sql(group_by, False),
+                    [variant(group_by, False) for variant in variants],
                     (as_of,),
                     floors.portfolio_json,
                     floors.portfolio_rows,
@@ -480,7 +490,7 @@ def report_cases(size: Size) -> list[ReportCase]:
         ReportCase(
             "PAR30 only, summary columns (reference)",
             "",
-            floors.portfolio_par30_sql(),
+            [floors.portfolio_par30_sql()],
             (today,),
             None,
             None,
@@ -491,7 +501,7 @@ def report_cases(size: Size) -> list[ReportCase]:
         ReportCase(
             f"flows by month, {flows_from} to {flows_to}",
             f"{API}/reports/flows?from={flows_from}&to={flows_to}&interval=month",
-            floors.FLOWS_SQL,
+            [floors.FLOWS_SQL, floors.FLOWS_JOIN_SQL],
             (flows_from, flows_to),
             floors.flows_json,
             floors.flows_rows,
@@ -499,7 +509,7 @@ def report_cases(size: Size) -> list[ReportCase]:
         ReportCase(
             f"coaching by adviser, {flows_from} to {flows_to}",
             f"{API}/reports/coaching?from={flows_from}&to={flows_to}&group_by=adviser",
-            floors.coaching_sql("adviser"),
+            [floors.coaching_sql("adviser")],
             (flows_from, flows_to),
             floors.coaching_json,
             floors.coaching_rows,
@@ -507,7 +517,7 @@ def report_cases(size: Size) -> list[ReportCase]:
         ReportCase(
             f"impact today ({today}) by centre",
             f"{API}/reports/impact?as_of={today}&group_by=centre",
-            floors.impact_sql("centre"),
+            [floors.impact_sql("centre")],
             (today,),
             floors.impact_json,
             floors.impact_rows,
@@ -515,7 +525,7 @@ def report_cases(size: Size) -> list[ReportCase]:
         ReportCase(
             f"impact today ({today}) by area",
             f"{API}/reports/impact?as_of={today}&group_by=area",
-            floors.impact_sql("area"),
+            [floors.impact_sql("area")],
             (today,),
             floors.impact_json,
             floors.impact_rows,
@@ -537,14 +547,14 @@ async def median_of(repeat: int, call: Callable[[], Awaitable[Any]]) -> float:
 async def measure_reports(size: Size, repeat: int) -> None:
     base = f"http://127.0.0.1:{size.port}"
     connection = await asyncpg.connect(size.url)
+    # The floor gets a plan for its actual dates every time (a generic plan for a prepared
+    # statement can be far worse on date ranges).
+    await connection.execute("SET plan_cache_mode = force_custom_plan")
     rows: list[dict[str, Any]] = []
     try:
         async with httpx.AsyncClient(base_url=base, timeout=600) as http:
             headers = bearer(size, "admin")
             for case in report_cases(size):
-
-                async def floor_call(case: ReportCase = case) -> list[asyncpg.Record]:
-                    return await floors.fetch(connection, case.floor_sql, *case.floor_args)
 
                 async def service_call(case: ReportCase = case) -> Any:
                     response = await http.get(case.path, headers=headers)
@@ -552,25 +562,37 @@ async def measure_reports(size: Size, repeat: int) -> None:
                     return response.json()
 
                 row: dict[str, Any] = {"name": case.name, "target": case.target}
+                expected = None
                 if case.path:
                     row["path"] = case.path
                     assert case.from_json is not None and case.from_rows is not None
-                    found = floors.differences(
-                        case.from_json(await service_call()), case.from_rows(await floor_call())
-                    )
-                    if found:
-                        raise SystemExit(
-                            f"{case.name}: the floor and the service disagree:\n  "
-                            + "\n  ".join(found[:20])
-                        )
+                    expected = case.from_json(await service_call())
                     row["service_ms"] = 1000 * await median_of(repeat, service_call)
-                row["floor_ms"] = 1000 * await median_of(repeat, floor_call)
-                row["floor_sql"] = case.floor_sql
+                timings = []
+                for sql in case.floor_sqls:
+
+                    async def floor_call(
+                        sql: str = sql, args: tuple[Any, ...] = case.floor_args
+                    ) -> list[asyncpg.Record]:
+                        return await floors.fetch(connection, sql, *args)
+
+                    if expected is not None and case.from_rows is not None:
+                        found = floors.differences(expected, case.from_rows(await floor_call()))
+                        if found:
+                            raise SystemExit(
+                                f"{case.name}: the floor and the service disagree:\n  "
+                                + "\n  ".join(found[:20])
+                            )
+                    timings.append(1000 * await median_of(repeat, floor_call))
+                best = min(range(len(timings)), key=timings.__getitem__)
+                row["floor_ms"] = timings[best]
+                row["floor_variants_ms"] = timings
+                row["floor_sql"] = case.floor_sqls[best]
                 row["floor_args"] = [str(value) for value in case.floor_args]
                 rows.append(row)
                 log(
                     f"{case.name}: service {row.get('service_ms', 0):.1f} ms, "
-                    f"floor {row['floor_ms']:.1f} ms"
+                    f"floor {row['floor_ms']:.1f} ms (variants {timings})"
                 )
             rows.append(await measure_trend(size, http, connection, repeat))
             bare = await median_of(repeat * 3, lambda: http.get("/health/live"))
@@ -605,12 +627,16 @@ async def measure_trend(
             )
             response.raise_for_status()
 
-    past_sql = floors.portfolio_past_sql("centre", True)
+    past_sqls = [variant("centre", True) for variant in PAST_VARIANTS]
     today_sql = floors.portfolio_today_sql("centre", True)
 
-    async def floor_call() -> None:
-        for as_of in dates:
-            await connection.fetch(today_sql if as_of >= size.today else past_sql, as_of, centre)
+    def floor_call_with(past_sql: str) -> Callable[[], Awaitable[None]]:
+        async def call() -> None:
+            for as_of in dates:
+                sql = today_sql if as_of >= size.today else past_sql
+                await connection.fetch(sql, as_of, centre)
+
+        return call
 
     # The figures must agree at every date.
     for as_of in dates:
@@ -618,7 +644,7 @@ async def measure_trend(
             f"{API}/reports/portfolio?as_of={as_of}&group_by=centre&centre_id={centre}",
             headers=headers,
         )
-        sql = today_sql if as_of >= size.today else past_sql
+        sql = today_sql if as_of >= size.today else past_sqls[0]
         found = floors.differences(
             floors.portfolio_json(response.json()),
             floors.portfolio_rows(await connection.fetch(sql, as_of, centre)),
@@ -630,8 +656,10 @@ async def measure_trend(
         "path": trend_path if has_trend else "13 x /reports/portfolio?centre_id=...",
         "target": "< 1 s",
         "service_ms": 1000 * await median_of(repeat, service_call),
-        "floor_ms": 1000 * await median_of(repeat, floor_call),
-        "floor_sql": "13 x the centre's portfolio floor",
+        "floor_ms": min(
+            [1000 * await median_of(repeat, floor_call_with(sql)) for sql in past_sqls]
+        ),
+        "floor_sql": "13 x the centre's portfolio floor (the faster past-date variant)",
         "floor_args": [],
     }
     log(f"trend: service {row['service_ms']:.1f} ms, floor {row['floor_ms']:.1f} ms")
@@ -786,9 +814,10 @@ def capture_plans(size: Size) -> None:
         connection = await asyncpg.connect(size.url)
         try:
             for case in report_cases(size):
-                out.extend(["", f"## floor: {case.name}", case.floor_sql])
-                explain = "EXPLAIN (ANALYZE, BUFFERS) " + case.floor_sql
-                out.extend(row[0] for row in await connection.fetch(explain, *case.floor_args))
+                for sql in case.floor_sqls:
+                    out.extend(["", f"## floor: {case.name}", sql])
+                    explain = "EXPLAIN (ANALYZE, BUFFERS) " + sql
+                    out.extend(row[0] for row in await connection.fetch(explain, *case.floor_args))
         finally:
             await connection.close()
 
