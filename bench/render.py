@@ -150,9 +150,9 @@ def _load(data: dict[str, Any]) -> list[str]:
         "The floor is `bench/floor_app.py` (hand-written SQL through asyncpg, no framework), "
         "served by the same uvicorn with the same workers.",
         "",
-        "| calls | workers | service req/s | p50 ms | p99 ms | errors | floor req/s | p50 ms "
+        "| calls | workers | clients | service req/s | p50 ms | p99 ms | errors | floor req/s | p50 ms "
         "| p99 ms | errors | service / floor | target | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in data["load"]:
         service, floor = row["service"], row["floor"]
@@ -167,7 +167,8 @@ def _load(data: dict[str, Any]) -> list[str]:
             target = ">= 60 % of floor"
             verdict = _verdict(share, 0.6, "%", higher_is_better=True)
         lines.append(
-            f"| {row['name']} | {row['workers']} | {service['req_s']:,.0f} | "
+            f"| {row['name']} | {row['workers']} | "
+            f"{row.get('connections', data['load_connections'])} | {service['req_s']:,.0f} | "
             f"{service['p50_ms']:.1f} | {service['p99_ms']:.1f} | {service['errors']} | "
             f"{floor['req_s']:,.0f} | {floor['p50_ms']:.1f} | {floor['p99_ms']:.1f} | "
             f"{floor['errors']} | {share:.0%} | {target} | {verdict} |"
