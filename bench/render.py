@@ -61,7 +61,7 @@ def _reports(data: dict[str, Any]) -> list[str]:
     lines = [
         "#### Reports (HTTP, JSON, sequential; median of the repeats)",
         "",
-        f"The bare endpoint (`GET /health/live`) takes {data['bare_ms']:.1f} ms through the "
+        f"The bare endpoint (`GET /health/live`) takes {data.get('bare_ms', 0):.1f} ms through the "
         "same client; every service time includes it. Before timing, the harness asserts "
         "that the floor gives the same figures as the service for every group and the total.",
         "",
@@ -69,6 +69,12 @@ def _reports(data: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for row in reports:
+        if "error" in row or "disagreements" in row:
+            problem = row.get("error") or "floor and service disagree: " + "; ".join(
+                row["disagreements"][:3]
+            )
+            lines.append(f"| {row['name']} | failed | - | - | - | {problem} |")
+            continue
         if "service_ms" not in row:
             lines.append(f"| {row['name']} | - | {_ms(row['floor_ms'])} | - | - | - |")
             continue
@@ -220,6 +226,8 @@ def section(results: list[dict[str, Any]]) -> str:
             lines += _exports(data)
         if "load" in data:
             lines += _load(data)
+        for failure in data.get("failures", []):
+            lines += [f"A phase of this run failed: `{failure}`.", ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
 
