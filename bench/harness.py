@@ -343,17 +343,77 @@ def make_history_loan(http: httpx.Client, size: Size, holder_id: int, repayments
             raise SystemExit(f"{action} refused: {answer.text}")
     amount = (principal / 2 / LONG_REPAYMENTS).quantize(Decimal("0.01"), rounding="ROUND_DOWN")
     first = disbursed + timedelta(days=1)
-    dates = [first + timedelta(days=(index * 390) // repayments) for index in range(repayments)]
+    # The first (posted last, through the API) alone on its day, the others after it.
+    dates = [first] + [
+        first + timedelta(days=1 + (index * 389) // repayments) for index in range(repayments - 1)
+    ]
 
     async def insert_rest() -> None:
+        """The later repayments as the service would store them in date order: the
+        transactions, their allocations (oldest installment first, interest before
+        principal) and the installments' paid amounts, so that the service's replay from
+        the first date rewinds them exactly."""
         connection = await asyncpg.connect(size.url)
         try:
-            await connection.executemany(
-                "INSERT INTO loan_transactions (loan_id, kind, amount, effective_on, "
-                "principal_portion, interest_portion, reversed, created_at, created_by) "
-                "VALUES ($1, 'repayment', $2, $3, 0, 0, false, now(), $4)",
-                [(loan_id, amount, day, size.users["admin"]) for day in dates[1:]],
-            )
+            async with connection.transaction():
+                rows = await connection.fetch(
+                    "SELECT id, due_on, principal_due, interest_due FROM installments "
+                    "WHERE loan_id = $1 ORDER BY seq",
+                    loan_id,
+                )
+                state = [
+                    {
+                        "id": row["id"],
+                        "principal": row["principal_due"],
+                        "interest": row["interest_due"],
+                        "pp": Decimal(0),
+                        "ip": Decimal(0),
+                        "off": None,
+                    }
+                    for row in rows
+                ]
+                allocations = []
+                for day in dates[1:]:
+                    transaction_id = await connection.fetchval(
+                        "INSERT INTO loan_transactions (loan_id, kind, amount, effective_on, "
+                        "principal_portion, interest_portion, reversed, created_at, created_by) "
+                        "VALUES ($1, 'repayment', $2, $3, 0, 0, false, now(), $4) RETURNING id",
+                        loan_id,
+                        amount,
+                        day,
+                        size.users["admin"],
+                    )
+                    left = amount
+                    for item in state:
+                        if left == 0:
+                            break
+                        interest = min(left, item["interest"] - item["ip"])
+                        principal = min(left - interest, item["principal"] - item["pp"])
+                        if interest == 0 and principal == 0:
+                            continue
+                        left -= interest + principal
+                        item["ip"] += interest
+                        item["pp"] += principal
+                        item["touched"] = True
+                        if item["ip"] == item["interest"] and item["pp"] == item["principal"]:
+                            item["off"] = day
+                        allocations.append(
+                            (loan_id, transaction_id, item["id"], day, principal, interest)
+                        )
+                await connection.executemany(
+                    "INSERT INTO allocations (loan_id, transaction_id, installment_id, paid_on, "
+                    "principal, interest) VALUES ($1, $2, $3, $4, $5, $6)",
+                    allocations,
+                )
+                await connection.executemany(
+                    "UPDATE installments SET principal_paid = $2, interest_paid = $3, "
+                    "paid_off_on = $4 WHERE id = $1",
+                    [
+                        (item["id"], item["pp"], item["ip"], item["off"])
+                        for item in state
+                        if item.get("touched")
+                    ],
+                )
         finally:
             await connection.close()
 
@@ -1059,8 +1119,7 @@ def run_size(args: argparse.Namespace, loans: int, port: int) -> None:
     with serving(size, 1, port) as pid:
         base = f"http://127.0.0.1:{port}"
         size.tokens = {role: login(base, role) for role in ("admin", "manager", "adviser")}
-        make_history_loans(size)
-        save(size)
+        attempt(size, lambda: make_history_loans(size))
         for phase in (
             lambda: asyncio.run(measure_reports(size, args.repeat)),
             lambda: measure_history(size, args.repeat),
