@@ -976,6 +976,7 @@ def wrk(
         "p99_ms": figures["p99_us"] / 1000,
         "errors": errors,
         "requests": figures["requests"],
+        "seconds": seconds,
         "load_average": os.getloadavg()[0],
         "command": "BENCH_REQUESTS=<file> BENCH_HEADERS=<auth> "
         + shlex.join(command).replace(str(ROOT) + "/", ""),

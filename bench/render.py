@@ -148,6 +148,17 @@ def _exports(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _run(figures: dict[str, Any]) -> str:
+    """req/s | p50 | p99 | errors of one wrk run (a run in which no request completed says
+    so rather than showing zero latencies)."""
+    if not figures["requests"]:
+        return f"0 | none completed | in {figures.get('seconds', '?')} s | {figures['errors']}"
+    return (
+        f"{figures['req_s']:,.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
+        f"{figures['errors']}"
+    )
+
+
 def _load(data: dict[str, Any]) -> list[str]:
     lines = [
         f"#### Under load (`wrk`, {data['load_connections']} connections, "
@@ -174,10 +185,8 @@ def _load(data: dict[str, Any]) -> list[str]:
             verdict = _verdict(share, 0.6, "%", higher_is_better=True)
         lines.append(
             f"| {row['name']} | {row['workers']} | "
-            f"{row.get('connections', data['load_connections'])} | {service['req_s']:,.0f} | "
-            f"{service['p50_ms']:.1f} | {service['p99_ms']:.1f} | {service['errors']} | "
-            f"{floor['req_s']:,.0f} | {floor['p50_ms']:.1f} | {floor['p99_ms']:.1f} | "
-            f"{floor['errors']} | {share:.0%} | {target} | {verdict} |"
+            f"{row.get('connections', data['load_connections'])} | {_run(service)} | "
+            f"{_run(floor)} | {share:.0%} | {target} | {verdict} |"
         )
     mixed = data.get("mixed_repayments")
     if mixed:
