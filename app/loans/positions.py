@@ -77,24 +77,23 @@ def loan_positions_as_of(
 
     What it reads: ``loans`` (terms, event dates and ``paid_principal``), the installments
     unpaid today that fell due before ``as_of`` (``ix_installments_unpaid``, a partial index),
-    and the allocations dated after ``as_of`` with their installments' due dates
+    and the allocations dated after ``as_of``, which carry their installment's due date
     (``ix_allocations_paid_on``, or ``ix_allocations_loan_paid_on`` from one centre's loans).
     Its cost follows the activity since ``as_of`` and today's arrears, not the history.
     """
     outstanding = loan_is_outstanding(as_of)
     if loan_filter is not None:
         outstanding = and_(outstanding, loan_filter)
-    is_past_due = Installment.due_on < as_of
+    paid_for_past_due = Allocation.due_on < as_of
     paid_later = (
         select(
             Allocation.loan_id.label("loan_id"),
             Allocation.principal.label("principal"),
-            case((is_past_due, Allocation.principal + Allocation.interest), else_=0).label(
+            case((paid_for_past_due, Allocation.principal + Allocation.interest), else_=0).label(
                 "past_due"
             ),
-            case((is_past_due, Installment.due_on), else_=None).label("overdue_due_on"),
+            case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
         )
-        .join(Installment, Installment.id == Allocation.installment_id)
         .join(Loan, Loan.id == Allocation.loan_id)
         .where(outstanding, Allocation.paid_on > as_of)
     )
@@ -111,7 +110,7 @@ def loan_positions_as_of(
             Installment.due_on.label("overdue_due_on"),
         )
         .join(Loan, Loan.id == Installment.loan_id)
-        .where(outstanding, Installment.paid_off_on.is_(None), is_past_due)
+        .where(outstanding, Installment.paid_off_on.is_(None), Installment.due_on < as_of)
     )
     movements = union_all(paid_later, unpaid_today).subquery("movements")
     per_loan = (
