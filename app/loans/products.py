@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
@@ -119,7 +119,7 @@ async def update_lender(
     """Admin only; honours If-Match (412); `code` stays unique (409)."""
     lender = await get_lender(session, lender_id)
     actor.require(Role.admin)
-    check_if_match(if_match, lender.version)
+    ensure_if_match(if_match, lender.version)
     if "code" in values:
         await _ensure_lender_code_free(session, values["code"], exclude_id=lender.id)
     return await _update(session, actor, lender, "lender", values)
@@ -207,7 +207,7 @@ async def update_product(
     become. Loans already applied for keep the terms they copied."""
     product = await get_product(session, product_id)
     actor.require(Role.admin)
-    check_if_match(if_match, product.version)
+    ensure_if_match(if_match, product.version)
     values = _in_cents(values)
     ensure_product_bounds(
         {name: values.get(name, getattr(product, name)) for name in BOUND_FIELDS}, legal_ceiling

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import ACTION, CREATE, LIST, READ, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
@@ -38,7 +39,6 @@ from app.loans.schemas import (
     ScheduleTotalsOut,
     TransactionOut,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 loans_router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 
