@@ -3,7 +3,7 @@
 import bisect
 import itertools
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 # Relative activity by calendar month: the autumn farming campaign and the trade before
 # Eid al-Adha are busy, August is quiet.
@@ -30,8 +30,9 @@ class DaySampler:
 
 
 def at_office_hours(rng: random.Random, day: date) -> datetime:
-    """A moment of `day` between 08:00 and 18:00 UTC."""
-    return datetime.combine(day, time(8), tzinfo=UTC) + timedelta(minutes=rng.randrange(600))
+    """A moment of `day` between 08:00 and 18:00 UTC (to the minute)."""
+    minutes = int(rng.random() * 600)
+    return datetime(day.year, day.month, day.day, 8 + minutes // 60, minutes % 60, tzinfo=UTC)
 
 
 def add_days(day: date, days: int) -> date:

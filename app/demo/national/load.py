@@ -12,6 +12,7 @@ import random
 import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -32,6 +33,7 @@ from app.core.security import hash_password
 from app.demo import loans as demo_loans
 from app.demo.national.generator import (
     HISTORY_YEARS,
+    Batch,
     CentreStaff,
     NationalGenerator,
     NextIds,
@@ -173,7 +175,7 @@ async def _reference_rows(
             )
         )
 
-    products = await _products(session)
+    products = await stored_products(session)
     return Setup(staff, products, await _next_ids(session), credentials)
 
 
@@ -201,7 +203,7 @@ async def _demo_accounts(session: AsyncSession, centre_id: int) -> list[Credenti
     return credentials
 
 
-async def _products(session: AsyncSession) -> list[Product]:
+async def stored_products(session: AsyncSession) -> list[Product]:
     """The active loan products, the small demo's lenders and products first when there
     are none."""
     if (await session.execute(select(Lender.id).limit(1))).first() is None:
@@ -266,7 +268,8 @@ def bulk_sink(url: str) -> Iterator[Sink]:
         with psycopg.connect(conninfo) as pg:
             yield PostgresSink(pg)
         return
-    lite = sqlite3.connect(parsed.database or "", isolation_level=None)
+    # Used by one thread at a time: the writer thread, then this one to finish.
+    lite = sqlite3.connect(parsed.database or "", isolation_level=None, check_same_thread=False)
     try:
         yield SqliteSink(lite)
     finally:
@@ -308,11 +311,26 @@ def generate(
     with bulk_sink(settings.database_url) as sink:
         sink.prepare()
         try:
-            for batch in generator.batches(LOANS_PER_BATCH):
-                sink.write(batch.rows)
+            for batch in _written_in_background(sink, generator.batches(LOANS_PER_BATCH)):
                 for table, rows in batch.rows.items():
                     outcome.rows[table] += len(rows)
                 on_batch(batch.loans)
         finally:
             sink.finish()
     return outcome
+
+
+def _written_in_background(sink: Sink, batches: Iterator[Batch]) -> Iterator[Batch]:
+    """Write each batch on a thread of its own while the next one is generated (the
+    database drivers let go of the interpreter while they wait for the database); yields
+    each batch once written. Two batches at most are held at a time."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-data-writer") as pool:
+        previous: tuple[Future[None], Batch] | None = None
+        for batch in batches:  # generated while the previous batch is being written
+            if previous is not None:
+                previous[0].result()
+                yield previous[1]
+            previous = (pool.submit(sink.write, batch.rows), batch)
+        if previous is not None:
+            previous[0].result()
+            yield previous[1]

@@ -118,7 +118,7 @@ class SqliteSink:
     def prepare(self) -> None:
         connection = self.connection
         connection.execute("PRAGMA synchronous = OFF")
-        connection.execute("PRAGMA cache_size = -200000")
+        connection.execute("PRAGMA cache_size = -64000")
         placeholders = ", ".join("?" for _ in TABLES)
         found = connection.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
