@@ -24,6 +24,7 @@ from app.demo.national.load import GenerationRefused, Outcome, generate
 from app.demo.national.tables import COLUMNS, TABLES
 from app.loans.schedule import add_months
 from app.reports.portfolio import portfolio_report
+from app.reports.schemas import PortfolioGroup
 from tests.demo.databases import BACKENDS, database_factory
 
 TODAY = date(2026, 11, 20)
@@ -92,7 +93,11 @@ async def par30_ratios(url: str, dates: list[date]) -> list[Decimal | None]:
             return [
                 (
                     await portfolio_report(
-                        session, as_of=day, today=TODAY, group_by="centre", centre_id=None
+                        session,
+                        as_of=day,
+                        today=TODAY,
+                        group_by=PortfolioGroup.centre,
+                        centre_id=None,
                     )
                 ).total.par30_ratio
                 for day in dates

@@ -109,14 +109,13 @@ def relative(rows: list[Row], columns: tuple[str, ...]) -> list[dict[str, object
 
 async def stored(session: AsyncSession, loan_id: int) -> dict[str, list[dict[str, object]]]:
     found: dict[str, list[dict[str, object]]] = {}
-    for table, model, order in (
-        ("loans", Loan, Loan.id),
-        ("installments", Installment, Installment.seq),
-        ("loan_transactions", LoanTransaction, LoanTransaction.id),
-        ("allocations", Allocation, Allocation.id),
+    for table, model, key, order in (
+        ("loans", Loan, Loan.id, Loan.id),
+        ("installments", Installment, Installment.loan_id, Installment.seq),
+        ("loan_transactions", LoanTransaction, LoanTransaction.loan_id, LoanTransaction.id),
+        ("allocations", Allocation, Allocation.loan_id, Allocation.id),
     ):
         columns = [getattr(model, name) for name in COLUMNS[table]]
-        key = model.id if model is Loan else model.loan_id
         result = await session.execute(select(*columns).where(key == loan_id).order_by(order))
         found[table] = relative([tuple(row) for row in result], COLUMNS[table])
     return found
