@@ -1113,6 +1113,9 @@ def run_size(args: argparse.Namespace, loans: int, port: int) -> None:
         (RESULTS_DIR / f"generation-{loans}.json").write_text(
             json.dumps(size.results["generation"], indent=1)
         )
+        if args.prepare_only:
+            save(size)
+            return
     else:
         stored = json.loads((RESULTS_DIR / f"generation-{loans}.json").read_text())
         size.results["generation"] = stored
@@ -1171,6 +1174,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the bench_N databases")
     parser.add_argument("--reuse", action="store_true", help="reuse a kept database")
+    parser.add_argument(
+        "--prepare-only", action="store_true", help="generate and keep the database, no more"
+    )
     parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args()
