@@ -17,7 +17,7 @@ from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
 from app.core.logging import configure_logging
 from app.core.middleware import BodyGuard
-from app.core.openapi import add_examples
+from app.core.openapi import add_examples, state_roles
 from app.enterprises.router import router as enterprises_router
 from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
@@ -25,7 +25,7 @@ from app.holders.router import router as holders_router
 from app.loans.router import router as loans_router
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
-from app.users.router import auth_router, users_router
+from app.users.router import auth_router, describe_throttling, users_router
 from app.users.service import load_actor
 
 API_VERSION = "1.0.0"
@@ -122,7 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi_with_examples() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_examples(build_openapi())
+            document = describe_throttling(state_roles(build_openapi()), settings)
+            app.openapi_schema = add_examples(document)
         return app.openapi_schema
 
     app.openapi = openapi_with_examples  # type: ignore[method-assign]

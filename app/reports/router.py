@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.db import ReportsSessionDep
 from app.core.deps import CurrentUser, SettingsDep
-from app.core.openapi import errors
+from app.core.openapi import errors, roles_doc
+from app.core.roles import READERS
 from app.reports import coaching, flows, impact, portfolio, service
 from app.reports.dates import Interval
 from app.reports.labels import humanise
@@ -166,6 +167,7 @@ async def _respond_over(
         "`unspecified`. Age bands are ages at `as_of`; under 18 is `unspecified`."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def portfolio_report(
     session: ReportsSessionDep,
@@ -198,6 +200,7 @@ async def portfolio_report(
         "or a range of more than 400 periods, is a 422."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def flows_report(
     session: ReportsSessionDep,
@@ -228,6 +231,7 @@ async def flows_report(
         "centre or month (key: the month's first day)."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def coaching_report(
     session: ReportsSessionDep,
@@ -268,6 +272,7 @@ async def coaching_report(
         "loan disbursed within 6 months of that first session."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def impact_report(
     session: ReportsSessionDep,
