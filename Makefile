@@ -14,7 +14,7 @@ UV := $(TOOLS)/bin/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run test lint migrate demo clean fuzz
+.PHONY: install lock run test lint migrate demo clean fuzz bench
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -62,3 +62,13 @@ fuzz:
 	.fuzz-venv/bin/python -m pip install --quiet schemathesis
 	.fuzz-venv/bin/st run $(URL)/openapi.json -H "Authorization: Bearer $(TOKEN)" \
 		-c not_a_server_error --max-examples 30 --phases examples,coverage,fuzzing
+
+# The national-scale benchmark on PostgreSQL (bench/harness.py; needs `wrk`, e.g.
+# `apt-get install -y wrk`): creates and drops bench_N databases through BENCH_ADMIN_URL
+# and writes bench/RESULTS.md.  make bench LOANS=100000   (several: LOANS="100000 1000000")
+LOANS ?= 100000 1000000
+BENCH_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+BENCH_PORT ?= 8120
+bench: install
+	$(BIN)/python bench/harness.py --admin-url $(BENCH_ADMIN_URL) --port $(BENCH_PORT) \
+		$(foreach n,$(LOANS),--loans $(n)) $(BENCH_ARGS)

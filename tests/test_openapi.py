@@ -5,7 +5,7 @@ from typing import Any
 from app.core.config import Settings
 from app.core.roles import WRITERS, ordered, roles_sentence
 from app.core.scope import Role
-from app.loans import service as loan_service
+from app.loans import rules as loan_rules
 from app.main import create_app
 
 PUBLIC = {("/api/v1/auth/token", "post"), ("/health/live", "get"), ("/health/ready", "get")}
@@ -145,7 +145,7 @@ def test_every_protected_operation_states_the_roles_its_service_checks() -> None
     paths = document["paths"]
     # The role sets come from the very tuples the services pass to `actor.require`.
     repay = paths["/api/v1/loans/{loan_id}/repayments"]["post"]
-    assert repay["x-roles"] == [role.value for role in ordered(loan_service.REPAY_ROLES)]
+    assert repay["x-roles"] == [role.value for role in ordered(loan_rules.REPAY_ROLES)]
     assert repay["description"].startswith("**Roles:** admins, advisers.\n\n")
     reverse = paths["/api/v1/loans/{loan_id}/transactions/{transaction_id}/reverse"]["post"]
     assert reverse["x-roles"] == ["admin", "manager"]

@@ -15,7 +15,7 @@ from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
 from app.core.roles import READERS
 from app.core.scope import centre_filter
-from app.loans import service
+from app.loans import applications, filters, lifecycle, reads, repayments, rules
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
@@ -94,7 +94,7 @@ def preview_out(items: list[ScheduledInstallment]) -> SchedulePreviewOut:
 async def schedule_preview(
     body: SchedulePreviewRequest, actor: CurrentUser, settings: SettingsDep
 ) -> SchedulePreviewOut:
-    items = service.preview_schedule(
+    items = applications.preview_schedule(
         principal=body.principal,
         annual_rate=body.annual_rate,
         term=body.term,
@@ -127,7 +127,7 @@ def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
 async def respond_with_loan(
     session: SessionDep, loan: Loan, as_of: date, response: Response
 ) -> LoanOut:
-    positions = await service.loan_positions(session, [loan], as_of)
+    positions = await reads.loan_positions(session, [loan], as_of)
     set_etag(response, loan.version)
     return loan_out(loan, positions[loan.id], as_of)
 
@@ -160,7 +160,7 @@ async def list_loans(
     min_days_past_due: Annotated[int | None, Query(ge=0, le=100_000)] = None,
 ) -> Page[LoanOut]:
     today = settings.today()
-    filters = service.LoanFilters(
+    loan_filters = filters.LoanFilters(
         centre_id=centre_filter(actor, centre_id),
         holder_id=holder_id,
         enterprise_id=enterprise_id,
@@ -170,8 +170,8 @@ async def list_loans(
         in_arrears=in_arrears,
         min_days_past_due=min_days_past_due,
     )
-    items, total = await service.list_loans(session, actor, page, order_by, filters, today)
-    positions = await service.loan_positions(session, items, today)
+    items, total = await filters.list_loans(session, actor, page, order_by, loan_filters, today)
+    positions = await reads.loan_positions(session, items, today)
     return page_of(items, total, page, lambda loan: loan_out(loan, positions[loan.id], today))
 
 
@@ -186,7 +186,7 @@ async def list_loans(
     "the field). The rate defaults to the product's; lender, frequency, interest method and "
     "amortization are copied from the product and the centre from the holder.",
     responses=errors(*CREATE),
-    openapi_extra=roles_doc(service.APPLY_ROLES),
+    openapi_extra=roles_doc(rules.APPLY_ROLES),
 )
 async def apply_for_loan(
     body: LoanApply,
@@ -196,20 +196,9 @@ async def apply_for_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.apply_for_loan(
-        session,
-        actor,
-        holder_id=body.holder_id,
-        enterprise_id=body.enterprise_id,
-        product_id=body.product_id,
-        principal=body.principal,
-        term=body.term,
-        grace_periods=body.grace_periods,
-        annual_rate=body.annual_rate,
-        purpose=body.purpose,
-        applied_on=body.applied_on,
-        today=today,
-        legal_ceiling=settings.max_loan_principal,
+    application = applications.LoanApplication(**body.model_dump())
+    loan = await applications.apply_for_loan(
+        session, actor, application, today=today, legal_ceiling=settings.max_loan_principal
     )
     response.headers["Location"] = f"/api/v1/loans/{loan.id}"
     return await respond_with_loan(session, loan, today, response)
@@ -232,7 +221,7 @@ async def get_loan(
     response: Response,
     as_of: AsOf = None,
 ) -> LoanOut:
-    loan = await service.get_loan(session, actor, loan_id)
+    loan = await rules.get_loan(session, actor, loan_id)
     return await respond_with_loan(session, loan, as_of or settings.today(), response)
 
 
@@ -243,7 +232,7 @@ async def get_loan(
     description="`submitted` -> `approved` (409 from any other status). `approved_on` defaults "
     "to today; not before `applied_on`, not in the future.",
     responses=errors(*ACTION),
-    openapi_extra=roles_doc(service.APPROVE_ROLES),
+    openapi_extra=roles_doc(rules.APPROVE_ROLES),
 )
 async def approve_loan(
     loan_id: PathId,
@@ -254,7 +243,7 @@ async def approve_loan(
     body: Annotated[LoanApprove, Body()] = NO_APPROVAL_DATE,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.approve_loan(
+    loan = await lifecycle.approve_loan(
         session, actor, loan_id, approved_on=body.approved_on, today=today
     )
     return await respond_with_loan(session, loan, today, response)
@@ -266,7 +255,7 @@ async def approve_loan(
     summary="Reject an application",
     description="`submitted` -> `rejected` (409 from any other status); `reason` is required.",
     responses=errors(*ACTION),
-    openapi_extra=roles_doc(service.APPROVE_ROLES),
+    openapi_extra=roles_doc(rules.APPROVE_ROLES),
 )
 async def reject_loan(
     loan_id: PathId,
@@ -277,7 +266,7 @@ async def reject_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
+    loan = await lifecycle.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
     return await respond_with_loan(session, loan, today, response)
 
 
@@ -289,7 +278,7 @@ async def reject_loan(
     "schedule and records the disbursement. `disbursed_on` not before `approved_on` nor in the "
     "future; `first_due_on` (default one period after disbursement) not before it.",
     responses=errors(*ACTION),
-    openapi_extra=roles_doc(service.DISBURSE_ROLES),
+    openapi_extra=roles_doc(rules.DISBURSE_ROLES),
 )
 async def disburse_loan(
     loan_id: PathId,
@@ -300,7 +289,7 @@ async def disburse_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.disburse_loan(
+    loan = await lifecycle.disburse_loan(
         session,
         actor,
         loan_id,
@@ -319,7 +308,7 @@ async def disburse_loan(
     "is the principal outstanding at `written_off_on`, which may not be in the future, before "
     "disbursement or before the latest repayment.",
     responses=errors(*ACTION),
-    openapi_extra=roles_doc(service.WRITE_OFF_ROLES),
+    openapi_extra=roles_doc(rules.WRITE_OFF_ROLES),
 )
 async def write_off_loan(
     loan_id: PathId,
@@ -330,7 +319,7 @@ async def write_off_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.write_off_loan(
+    loan = await lifecycle.write_off_loan(
         session,
         actor,
         loan_id,
@@ -359,9 +348,9 @@ async def loan_schedule(
     as_of: AsOf = None,
 ) -> LoanScheduleOut:
     day = as_of or settings.today()
-    loan, lines = await service.loan_schedule(session, actor, loan_id, day)
-    principal = sum((line.principal_due for line in lines), service.ZERO)
-    interest = sum((line.interest_due for line in lines), service.ZERO)
+    loan, lines = await reads.loan_schedule(session, actor, loan_id, day)
+    principal = sum((line.principal_due for line in lines), rules.ZERO)
+    interest = sum((line.interest_due for line in lines), rules.ZERO)
     return LoanScheduleOut(
         loan_id=loan.id,
         as_of=day,
@@ -370,8 +359,8 @@ async def loan_schedule(
             principal=principal,
             interest=interest,
             total=principal + interest,
-            principal_paid=sum((line.principal_paid for line in lines), service.ZERO),
-            interest_paid=sum((line.interest_paid for line in lines), service.ZERO),
+            principal_paid=sum((line.principal_paid for line in lines), rules.ZERO),
+            interest_paid=sum((line.interest_paid for line in lines), rules.ZERO),
         ),
     )
 
@@ -405,7 +394,7 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
     "same key with another body is 409, and so is a duplicate that arrives while the first is "
     "still being processed. A request that failed stored nothing and may be retried.",
     responses=errors(*ACTION),
-    openapi_extra=roles_doc(service.REPAY_ROLES),
+    openapi_extra=roles_doc(rules.REPAY_ROLES),
 )
 async def record_repayment(
     loan_id: PathId,
@@ -419,11 +408,11 @@ async def record_repayment(
         Header(alias="Idempotency-Key", description="Makes a retried request safe."),
     ] = None,
 ) -> Any:
-    outcome = await service.record_repayment(
+    outcome = await repayments.record_repayment(
         session,
         actor,
         loan_id,
-        service.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
+        repayments.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
         today=settings.today(),
         idempotency_key=idempotency_key,
         render=repayment_body,
@@ -460,7 +449,7 @@ async def list_transactions(
     page: PageDep,
     order_by: Annotated[list[Any], Depends(transaction_sort)],
 ) -> Page[TransactionOut]:
-    items, total = await service.list_transactions(session, actor, loan_id, page, order_by)
+    items, total = await reads.list_transactions(session, actor, loan_id, page, order_by)
     return page_of(items, total, page, TransactionOut.model_validate)
 
 
@@ -477,7 +466,7 @@ async def list_transactions(
 async def get_transaction(
     loan_id: PathId, transaction_id: PathId, session: SessionDep, actor: CurrentUser
 ) -> TransactionOut:
-    transaction = await service.get_transaction(session, actor, loan_id, transaction_id)
+    transaction = await reads.get_transaction(session, actor, loan_id, transaction_id)
     return TransactionOut.model_validate(transaction)
 
 
@@ -490,7 +479,7 @@ async def get_transaction(
     "active again if no longer fully paid. Only a non-reversed repayment of a loan that is not "
     "written off can be reversed (409 otherwise). `reason` is required.",
     responses=errors(*ACTION),
-    openapi_extra=roles_doc(service.REVERSE_ROLES),
+    openapi_extra=roles_doc(rules.REVERSE_ROLES),
 )
 async def reverse_transaction(
     loan_id: PathId,
@@ -500,7 +489,7 @@ async def reverse_transaction(
     actor: CurrentUser,
     settings: SettingsDep,
 ) -> TransactionOut:
-    reversal = await service.reverse_transaction(
+    reversal = await repayments.reverse_transaction(
         session, actor, loan_id, transaction_id, reason=body.reason, today=settings.today()
     )
     return TransactionOut.model_validate(reversal)

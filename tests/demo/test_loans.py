@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.loans import demo
+from app.demo import loans as demo
 from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction
 from tests.centres.factories import make_centre
 from tests.enterprises.factories import make_enterprise
