@@ -1,5 +1,5 @@
-"""Lenders (partner microcredit associations) and their loan products (API.md "Lenders and
-loan products"). Every role reads them; only admins create or change them, and every change
+"""Lenders (partner microcredit associations) and their loan products (the `lenders`
+operations of the OpenAPI document). Every role reads them; only admins create or change them, and every change
 records an audit event."""
 
 from decimal import Decimal

@@ -1,4 +1,4 @@
-"""Lenders and loan products over HTTP (API.md "Lenders and loan products"): every role
+"""Lenders and loan products over HTTP (the `lenders` operations): every role
 reads them, admins create and change them."""
 
 from typing import Annotated, Any

@@ -104,7 +104,7 @@ def position_from_book(loan: Loan, book: LoanBook, as_of: date) -> ledger.Positi
 async def loan_positions(
     session: AsyncSession, loans: Sequence[Loan], as_of: date
 ) -> dict[int, ledger.Position]:
-    """Each loan's figures as of `as_of` (DESIGN.md), from its stored installments and
+    """Each loan's figures as of `as_of` (docs/ARITHMETIC.md), from its stored installments and
     allocations; a bounded number of statements whatever the number of loans."""
     disbursed_ids = [loan.id for loan in loans if loan.disbursed_on is not None]
     books = await load_books(session, disbursed_ids, as_of)

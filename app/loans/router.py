@@ -1,4 +1,4 @@
-"""Loans over HTTP (API.md "Loans"); `router` also carries the lenders and loan products
+"""Loans over HTTP (the `loans` operations of the OpenAPI document); `router` also carries the lenders and loan products
 endpoints of `app.loans.products_router`."""
 
 from datetime import date
