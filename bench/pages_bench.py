@@ -48,9 +48,9 @@ from app.core.security import create_access_token  # noqa: E402
 from app.loans.models import Loan  # noqa: E402
 from app.users.models import User  # noqa: E402
 from bench.reports_bench import prepare_database, size_for  # noqa: E402
-from tests.factories import make_user  # noqa: E402
 from tests.pages.server import SECRET_KEY, serve  # noqa: E402
 from tests.reports.generator import generate_portfolio  # noqa: E402
+from tests.users.factories import make_user  # noqa: E402
 
 ADMIN_EMAIL, MANAGER_EMAIL = "bench.admin@pages.ma", "bench.manager@pages.ma"
 

@@ -1,4 +1,4 @@
-"""The yearly activity report (API.md "Yearly activity report and portfolio trend"): a
+"""The yearly activity report (`GET /api/v1/reports/activity`): a
 year's beneficiaries by category and its amounts, the way the foundation reports them.
 
 The year runs from 1 January (`first`) to 31 December, or to today for the year in
@@ -9,7 +9,7 @@ theirs.
 - `holders.enrolled`: holders with `enrolled_on` in [first, last].
 - `holders.supported`: holders with a coaching session held in [first, last] that they
   attended (marked `present`), or a loan outstanding on at least one day of [first, last]
-  (DESIGN.md: disbursed on or before that day, neither repaid nor written off on or
+  (docs/ARITHMETIC.md: disbursed on or before that day, neither repaid nor written off on or
   before it). Split by gender, area and age band at `last` (`unspecified` under 18).
 - `enterprises.created`: enterprises with `created_on` in [first, last], split by their
   own sector and area. `enterprises.jobs`: the impact report's jobs as of `last` (jobs of

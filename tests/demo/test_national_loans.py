@@ -30,7 +30,7 @@ from app.demo.national.loans import (
     tell_story,
 )
 from app.demo.national.tables import COLUMNS, Row
-from app.loans import service
+from app.loans import repayments, service
 from app.loans.models import Allocation, Installment, Loan, LoanTransaction
 from app.users.service import actor_of
 from tests.factories import make_centre, make_enterprise, make_holder, make_user
@@ -73,11 +73,11 @@ async def play_through_service(
     transaction_of: dict[int, int] = {}
     for event in story.events:
         if isinstance(event, Repayment):
-            outcome = await service.record_repayment(
+            outcome = await repayments.record_repayment(
                 session,
                 adviser,
                 loan.id,
-                service.NewRepayment(event.amount, event.paid_on, event.reference),
+                repayments.NewRepayment(event.amount, event.paid_on, event.reference),
                 today=event.entered_at.date(),
             )
             assert outcome.transaction is not None
