@@ -225,6 +225,45 @@ FROM rows GROUP BY GROUPING SETS ((key), ())
 """
 
 
+def portfolio_delta_sql(group_by: str, one_centre: bool) -> str:
+    """As of a past date ($1): today's state minus what was paid after $1, reading only
+    the allocations dated after $1 (which carry their installment's due date) and the
+    installments unpaid today that fell due before $1 (the partial index on unpaid
+    installments): no other installment is read."""
+    join, key = _grouped(PORTFOLIO_KEYS[group_by])
+    centre = "AND l.centre_id = $2" if one_centre else ""
+    return f"""
+WITH p AS (
+  SELECT l.id, l.centre_id, l.holder_id, l.principal - l.paid_principal AS base
+  FROM loans l
+  WHERE l.disbursed_on <= $1 {centre}
+    AND (l.closed_on IS NULL OR l.closed_on > $1)
+    AND (l.written_off_on IS NULL OR l.written_off_on > $1)
+), movements AS (
+  SELECT a.loan_id, a.principal AS later,
+         CASE WHEN a.due_on < $1 THEN a.principal + a.interest ELSE 0 END AS past_due,
+         CASE WHEN a.due_on < $1 THEN a.due_on END AS overdue_on
+  FROM p JOIN allocations a ON a.loan_id = p.id
+  WHERE a.paid_on > $1
+  UNION ALL
+  SELECT i.loan_id, 0,
+         i.principal_due + i.interest_due - i.principal_paid - i.interest_paid, i.due_on
+  FROM p JOIN installments i ON i.loan_id = p.id
+  WHERE i.paid_off_on IS NULL AND i.due_on < $1
+), per_loan AS (
+  SELECT loan_id, sum(later) AS later, sum(past_due) AS arrears, min(overdue_on) AS oldest
+  FROM movements GROUP BY loan_id
+), rows AS (
+  SELECT {key} AS key, p.holder_id, p.base + coalesce(pl.later, 0) AS op,
+         coalesce(pl.arrears, 0) AS arrears, coalesce($1 - pl.oldest, 0) AS dpd
+  FROM p LEFT JOIN per_loan pl ON pl.loan_id = p.id {join}
+)
+SELECT GROUPING(key) AS is_total, key,
+       {_aggregates("dpd")}
+FROM rows GROUP BY GROUPING SETS ((key), ())
+"""
+
+
 def portfolio_par30_sql() -> str:
     """The PAR30-only query over the summary columns: the cheapest portfolio figure."""
     return """
@@ -297,6 +336,40 @@ WITH movements AS (
        JOIN loans l ON l.id = i.loan_id
   WHERE i.due_on BETWEEN $1 AND $2 AND a.paid_on <= i.due_on
     AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
+)
+SELECT date_trunc('month', day)::date AS key,
+       sum(dc) AS disbursed_count, sum(da) AS disbursed_amount,
+       sum(cp) AS collected_principal, sum(ci) AS collected_interest,
+       sum(wo) AS written_off_amount, sum(lc) AS loans_closed,
+       sum(ad) AS amount_due, sum(ot) AS collected_on_time
+FROM movements GROUP BY 1
+"""
+
+FLOWS_DUE_ON_SQL = """
+WITH movements AS (
+  SELECT disbursed_on AS day, 1 AS dc, principal AS da, 0 AS cp, 0 AS ci, 0 AS wo, 0 AS lc,
+         0 AS ad, 0 AS ot
+  FROM loans WHERE disbursed_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT written_off_on, 0, 0, 0, 0, coalesce(written_off_amount, 0), 0, 0, 0
+  FROM loans WHERE written_off_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT closed_on, 0, 0, 0, 0, 0, 1, 0, 0
+  FROM loans WHERE status = 'repaid' AND closed_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT paid_on, 0, 0, principal, interest, 0, 0, 0, 0
+  FROM allocations WHERE paid_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT i.due_on, 0, 0, 0, 0, 0, 0, i.principal_due + i.interest_due, 0
+  FROM installments i JOIN loans l ON l.id = i.loan_id
+  WHERE i.due_on BETWEEN $1 AND $2
+    AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
+  UNION ALL
+  -- Collected on time: the allocations paid by their own installment's due date.
+  SELECT a.due_on, 0, 0, 0, 0, 0, 0, 0, a.principal + a.interest
+  FROM allocations a JOIN loans l ON l.id = a.loan_id
+  WHERE a.due_on BETWEEN $1 AND $2 AND a.paid_on <= a.due_on
+    AND (l.written_off_on IS NULL OR a.due_on < l.written_off_on)
 )
 SELECT date_trunc('month', day)::date AS key,
        sum(dc) AS disbursed_count, sum(da) AS disbursed_amount,

@@ -509,6 +509,7 @@ class ReportCase:
 
 
 PAST_VARIANTS = (
+    floors.portfolio_delta_sql,
     floors.portfolio_past_sql,
     floors.portfolio_open_installments_sql,
     floors.portfolio_movements_sql,
@@ -561,7 +562,7 @@ def report_cases(size: Size) -> list[ReportCase]:
         ReportCase(
             f"flows by month, {flows_from} to {flows_to}",
             f"{API}/reports/flows?from={flows_from}&to={flows_to}&interval=month",
-            [floors.FLOWS_SQL, floors.FLOWS_JOIN_SQL],
+            [floors.FLOWS_SQL, floors.FLOWS_JOIN_SQL, floors.FLOWS_DUE_ON_SQL],
             (flows_from, flows_to),
             floors.flows_json,
             floors.flows_rows,
@@ -1104,6 +1105,9 @@ def attempt(size: Size, phase: Callable[[], Any]) -> None:
 
 
 def run_size(args: argparse.Namespace, loans: int, port: int) -> None:
+    def wanted(phase: str) -> bool:
+        return not args.only or phase in args.only
+
     admin_url = args.admin_url
     url = admin_url.rsplit("/", 1)[0] + f"/bench_{loans}"
     size = Size(loans=loans, url=url, admin_url=admin_url, today=date.today(), port=port)
@@ -1119,19 +1123,27 @@ def run_size(args: argparse.Namespace, loans: int, port: int) -> None:
     else:
         stored = json.loads((RESULTS_DIR / f"generation-{loans}.json").read_text())
         size.results["generation"] = stored
+        if args.only and (RESULTS_DIR / f"results-{loans}.json").exists():
+            # A partial rerun replaces only the phases it runs.
+            earlier = json.loads((RESULTS_DIR / f"results-{loans}.json").read_text())
+            size.results = earlier | {"generation": stored}
     asyncio.run(pick_subjects(size))
     with serving(size, 1, port) as pid:
         base = f"http://127.0.0.1:{port}"
         size.tokens = {role: login(base, role) for role in ("admin", "manager", "adviser")}
-        attempt(size, lambda: make_history_loans(size))
-        for phase in (
-            lambda: asyncio.run(measure_reports(size, args.repeat)),
-            lambda: measure_history(size, args.repeat),
-            lambda: measure_exports(size, pid),
+        if wanted("history") or wanted("load"):
+            attempt(size, lambda: make_history_loans(size))
+        for name, phase in (
+            ("reports", lambda: asyncio.run(measure_reports(size, args.repeat))),
+            ("history", lambda: measure_history(size, args.repeat)),
+            ("exports", lambda: measure_exports(size, pid)),
         ):
-            attempt(size, phase)
-    attempt(size, lambda: capture_plans(size))
-    attempt(size, lambda: measure_load(size, args.connections, args.seconds))
+            if wanted(name):
+                attempt(size, phase)
+    if wanted("plans"):
+        attempt(size, lambda: capture_plans(size))
+    if wanted("load"):
+        attempt(size, lambda: measure_load(size, args.connections, args.seconds))
     size.results["machine"] = {
         "cores": os.cpu_count(),
         "python": platform.python_version(),
@@ -1178,6 +1190,12 @@ def main() -> None:
         "--prepare-only", action="store_true", help="generate and keep the database, no more"
     )
     parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=["reports", "history", "exports", "plans", "load"],
+        help="run only these phases (repeatable; with --reuse, keeps the other figures)",
+    )
     parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
     args = parser.parse_args()
     sizes = " ".join(str(n) for n in args.loans or [])
