@@ -364,6 +364,7 @@ def make_history_loan(http: httpx.Client, size: Size, holder_id: int, repayments
                 state = [
                     {
                         "id": row["id"],
+                        "due_on": row["due_on"],
                         "principal": row["principal_due"],
                         "interest": row["interest_due"],
                         "pp": Decimal(0),
@@ -398,11 +399,19 @@ def make_history_loan(http: httpx.Client, size: Size, holder_id: int, repayments
                         if item["ip"] == item["interest"] and item["pp"] == item["principal"]:
                             item["off"] = day
                         allocations.append(
-                            (loan_id, transaction_id, item["id"], day, principal, interest)
+                            (
+                                loan_id,
+                                transaction_id,
+                                item["id"],
+                                day,
+                                item["due_on"],
+                                principal,
+                                interest,
+                            )
                         )
                 await connection.executemany(
                     "INSERT INTO allocations (loan_id, transaction_id, installment_id, paid_on, "
-                    "principal, interest) VALUES ($1, $2, $3, $4, $5, $6)",
+                    "due_on, principal, interest) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                     allocations,
                 )
                 await connection.executemany(
