@@ -61,6 +61,10 @@ def _reports(data: dict[str, Any]) -> list[str]:
     lines = [
         "#### Reports (HTTP, JSON, sequential; median of the repeats)",
         "",
+        "Each floor is the fastest of the hand-written variants in `bench/floors.py` "
+        "(run with `plan_cache_mode = force_custom_plan`); a floor slower than the service "
+        "(ratio below 1) means no variant beat the service's own statement.",
+        "",
         f"The bare endpoint (`GET /health/live`) takes {data.get('bare_ms', 0):.1f} ms through the "
         "same client; every service time includes it. Before timing, the harness asserts "
         "that the floor gives the same figures as the service for every group and the total.",
@@ -159,13 +163,26 @@ def _run(figures: dict[str, Any]) -> str:
     )
 
 
+def _load_range(data: dict[str, Any]) -> str:
+    seen = [
+        side["load_average"]
+        for row in data["load"]
+        for side in (row["service"], row["floor"])
+        if "load_average" in side
+    ]
+    return f"{min(seen):.1f} to {max(seen):.1f}" if seen else "not recorded"
+
+
 def _load(data: dict[str, Any]) -> list[str]:
     lines = [
         f"#### Under load (`wrk`, {data['load_connections']} connections, "
         f"{data['load_seconds']} s per run after a 2 s warm-up, from a separate process)",
         "",
         "The floor is `bench/floor_app.py` (hand-written SQL through asyncpg, no framework), "
-        "served by the same uvicorn with the same workers.",
+        "served by the same uvicorn with the same workers. The loans list runs with 4 "
+        "clients (500 loans a page), the others with "
+        f"{data['load_connections']}. Load average of the machine during these runs: "
+        f"{_load_range(data)}.",
         "",
         "| calls | workers | clients | service req/s | p50 ms | p99 ms | errors | floor req/s | p50 ms "
         "| p99 ms | errors | service / floor | target | verdict |",
