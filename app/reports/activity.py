@@ -92,7 +92,9 @@ def first_record_statement(centre_id: int | None) -> AnySelect:
     return select(func.min(days.c.day))
 
 
-async def check_year(session: AsyncSession, year: int, today: date, centre_id: int | None) -> None:
+async def ensure_year_reported(
+    session: AsyncSession, year: int, today: date, centre_id: int | None
+) -> None:
     """422 naming `year` unless it lies between the first record's year and this year."""
     if year > today.year:
         raise RuleViolation("year", f"{year} has not begun yet (the current year is {today.year}).")
@@ -297,7 +299,7 @@ async def _coaching(
 async def activity_report(
     session: AsyncSession, *, year: int, today: date, centre_id: int | None
 ) -> ActivityReport:
-    await check_year(session, year, today, centre_id)
+    await ensure_year_reported(session, year, today, centre_id)
     first, last = year_days(year, today)
     return ActivityReport(
         year=year,
