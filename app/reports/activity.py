@@ -92,7 +92,7 @@ def first_record_statement(centre_id: int | None) -> AnySelect:
     return select(func.min(days.c.day))
 
 
-async def ensure_year_reported(
+async def ensure_year_in_range(
     session: AsyncSession, year: int, today: date, centre_id: int | None
 ) -> None:
     """422 naming `year` unless it lies between the first record's year and this year."""
@@ -299,7 +299,7 @@ async def _coaching(
 async def activity_report(
     session: AsyncSession, *, year: int, today: date, centre_id: int | None
 ) -> ActivityReport:
-    await ensure_year_reported(session, year, today, centre_id)
+    await ensure_year_in_range(session, year, today, centre_id)
     first, last = year_days(year, today)
     return ActivityReport(
         year=year,
