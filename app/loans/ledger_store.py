@@ -147,7 +147,7 @@ async def allocate_from(
             .where(Allocation.loan_id == loan.id, boundary.allocations_from())
             .execution_options(synchronize_session=False)
         )
-    installment_ids = {row.seq: row.id for row in installments}
+    by_seq = {row.seq: row for row in installments}
     if result.allocations:
         await session.execute(
             insert(Allocation),
@@ -155,8 +155,9 @@ async def allocate_from(
                 {
                     "loan_id": loan.id,
                     "transaction_id": allocation.payment_id,
-                    "installment_id": installment_ids[allocation.seq],
+                    "installment_id": by_seq[allocation.seq].id,
                     "paid_on": allocation.paid_on,
+                    "due_on": by_seq[allocation.seq].due_on,
                     "principal": allocation.principal,
                     "interest": allocation.interest,
                 }

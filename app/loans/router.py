@@ -125,9 +125,9 @@ def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
 
 
 async def respond_with_loan(
-    session: SessionDep, loan: Loan, as_of: date, response: Response
+    session: SessionDep, loan: Loan, as_of: date, today: date, response: Response
 ) -> LoanOut:
-    positions = await reads.loan_positions(session, [loan], as_of)
+    positions = await reads.loan_positions(session, [loan], as_of, today)
     set_etag(response, loan.version)
     return loan_out(loan, positions[loan.id], as_of)
 
@@ -171,7 +171,7 @@ async def list_loans(
         min_days_past_due=min_days_past_due,
     )
     items, total = await filters.list_loans(session, actor, page, order_by, loan_filters, today)
-    positions = await reads.loan_positions(session, items, today)
+    positions = await reads.loan_positions(session, items, today, today)
     return page_of(items, total, page, lambda loan: loan_out(loan, positions[loan.id], today))
 
 
@@ -201,7 +201,7 @@ async def apply_for_loan(
         session, actor, application, today=today, legal_ceiling=settings.max_loan_principal
     )
     response.headers["Location"] = f"/api/v1/loans/{loan.id}"
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.get(
@@ -222,7 +222,8 @@ async def get_loan(
     as_of: AsOf = None,
 ) -> LoanOut:
     loan = await rules.get_loan(session, actor, loan_id)
-    return await respond_with_loan(session, loan, as_of or settings.today(), response)
+    today = settings.today()
+    return await respond_with_loan(session, loan, as_of or today, today, response)
 
 
 @loans_router.post(
@@ -246,7 +247,7 @@ async def approve_loan(
     loan = await lifecycle.approve_loan(
         session, actor, loan_id, approved_on=body.approved_on, today=today
     )
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
@@ -267,7 +268,7 @@ async def reject_loan(
 ) -> LoanOut:
     today = settings.today()
     loan = await lifecycle.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
@@ -297,7 +298,7 @@ async def disburse_loan(
         first_due_on=body.first_due_on,
         today=today,
     )
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
@@ -327,7 +328,7 @@ async def write_off_loan(
         reason=body.reason,
         today=today,
     )
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.get(
@@ -348,7 +349,7 @@ async def loan_schedule(
     as_of: AsOf = None,
 ) -> LoanScheduleOut:
     day = as_of or settings.today()
-    loan, lines = await reads.loan_schedule(session, actor, loan_id, day)
+    loan, lines = await reads.loan_schedule(session, actor, loan_id, day, settings.today())
     principal = sum((line.principal_due for line in lines), rules.ZERO)
     interest = sum((line.interest_due for line in lines), rules.ZERO)
     return LoanScheduleOut(

@@ -304,6 +304,7 @@ async def make_loan_with_history(
                     transaction_id=transaction.id,
                     installment_id=installment.id,
                     paid_on=paid_on,
+                    due_on=installment.due_on,
                     principal=Decimal(part_principal),
                     interest=Decimal(part_interest),
                 )

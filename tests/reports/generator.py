@@ -825,6 +825,7 @@ async def insert_loans(
                     "transaction_id": allocation.payment_id,
                     "installment_id": installment_id[(loan_id, allocation.seq)],
                     "paid_on": allocation.paid_on,
+                    "due_on": dues[allocation.seq - 1].due_on,
                     "principal": allocation.principal,
                     "interest": allocation.interest,
                 }
