@@ -109,7 +109,9 @@ def first_record_statement(centre_id: int | None) -> AnySelect:
     return select(func.min(days.c.day))
 
 
-async def check_year(session: AsyncSession, year: int, today: date, centre_id: int | None) -> None:
+async def ensure_year_in_range(
+    session: AsyncSession, year: int, today: date, centre_id: int | None
+) -> None:
     """422 naming `year` unless it lies between the first record's year and this year.
 
     The current year is always reportable (it is the first record's year when there is
@@ -321,7 +323,7 @@ async def coaching_figures(
 async def activity_report(
     session: AsyncSession, *, year: int, today: date, centre_id: int | None
 ) -> ActivityReport:
-    await check_year(session, year, today, centre_id)
+    await ensure_year_in_range(session, year, today, centre_id)
     first, last = year_days(year, today)
     return ActivityReport(
         year=year,

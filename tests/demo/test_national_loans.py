@@ -33,7 +33,10 @@ from app.demo.national.tables import COLUMNS, Row
 from app.loans import repayments, service
 from app.loans.models import Allocation, Installment, Loan, LoanTransaction
 from app.users.service import actor_of
-from tests.factories import make_centre, make_enterprise, make_holder, make_user
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import make_enterprise
+from tests.holders.factories import make_holder
+from tests.users.factories import make_user
 
 TODAY = date(2026, 11, 20)
 CEILING = Decimal("150000.00")
