@@ -25,7 +25,7 @@ from datetime import date, timedelta
 from app.core.enums import Region
 from app.demo.national import loans as loan_stories
 from app.demo.national import people
-from app.demo.national.calendar import DaySampler, at_office_hours
+from app.demo.national.calendar import DaySampler, at_office_hours, between
 from app.demo.national.geography import REGION_POPULATION, RURAL_SHARE
 from app.demo.national.loans import IdBlock, LoanStory, Product
 from app.demo.national.tables import TABLES, Row
@@ -191,7 +191,7 @@ class NationalGenerator:
         wanted = min(wanted, self.loans_target - self.loans_made)
         first_applied_on = self.applications.draw(rng)
         if wanted:
-            enrolled_on = first_applied_on - timedelta(days=rng.randint(20, 300))
+            enrolled_on = first_applied_on - timedelta(days=between(rng, 20, 300))
         else:
             enrolled_on = first_applied_on
         holder = self.new_holder(centre, enrolled_on)
@@ -236,7 +236,7 @@ class NationalGenerator:
         created_on: date | None = None
         if enterprise_id is not None:
             start = first_disbursed_on or first_applied_on
-            created_on = max(enrolled_on, start + timedelta(days=rng.randint(-60, 60)))
+            created_on = max(enrolled_on, start + timedelta(days=between(rng, -60, 60)))
             if created_on > today:
                 created_on = None
             if rng.random() < 0.08:
@@ -278,7 +278,7 @@ class NationalGenerator:
             until = min(today, person.enrolled_on + timedelta(days=730))
             if status == "dropped":
                 until = min(today, person.enrolled_on + timedelta(days=120))
-            count = rng.randint(2, 5) if statuses else rng.randint(1, 3)
+            count = between(rng, 2, 5) if statuses else between(rng, 1, 3)
             linked = (enterprise_id, created_on) if enterprise_id and created_on else None
             for session, participant in people.individual_sessions(
                 rng, person, until, count, linked, self.ids.sessions
@@ -290,7 +290,7 @@ class NationalGenerator:
             self.holders_made += 1
             if self.holders_made % GROUP_EVERY == 0 and len(centre.recent) >= 3:
                 attendees = rng.sample(
-                    list(centre.recent), rng.randint(3, min(15, len(centre.recent)))
+                    list(centre.recent), between(rng, 3, min(15, len(centre.recent)))
                 )
                 session, participants = people.group_session(
                     rng,
@@ -333,11 +333,11 @@ class NationalGenerator:
         and, rarely, while a loan is still running; never after a write-off."""
         rng = self.rng
         if status == "repaid" and ended_on is not None:
-            return ended_on + timedelta(days=rng.randint(10, 90))
+            return ended_on + timedelta(days=between(rng, 10, 90))
         if status == "rejected" and story.decided_at is not None and rng.random() < 0.5:
-            return story.decided_at.date() + timedelta(days=rng.randint(30, 150))
+            return story.decided_at.date() + timedelta(days=between(rng, 30, 150))
         if status == "active" and story.disbursed_on is not None and rng.random() < 0.1:
-            return story.disbursed_on + timedelta(days=rng.randint(90, 200))
+            return story.disbursed_on + timedelta(days=between(rng, 90, 200))
         return None
 
     def holder_status(
