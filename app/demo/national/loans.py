@@ -557,6 +557,7 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
                 )  # fmt: skip
 
         installment_ids: dict[int, int] = {}
+        due_on = {state.seq: state.due_on for state in result.installments}
         for state in result.installments:
             installment_ids[state.seq] = ids.installments
             installment_rows.append(
@@ -569,7 +570,7 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
             allocation_rows.append(
                 (ids.allocations, loan_id, allocation.payment_id,
                  installment_ids[allocation.seq], allocation.paid_on, allocation.principal,
-                 allocation.interest)
+                 allocation.interest, due_on[allocation.seq])
             )  # fmt: skip
             ids.allocations += 1
 

@@ -35,7 +35,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "allocations": (
         "id", "loan_id", "transaction_id", "installment_id", "paid_on", "principal",
-        "interest",
+        "interest", "due_on",
     ),
     "coaching_sessions": (
         "id", "centre_id", "adviser_id", "kind", "format", "mode", "held_on",
