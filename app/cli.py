@@ -131,6 +131,7 @@ def demo_data(
         int | None,
         typer.Option(
             min=1,
+            max=2_500_000,
             help="Generate a national portfolio of this many loans instead (fast bulk load "
             "into an empty database).",
         ),

@@ -8,7 +8,8 @@ with what is stored:
   the loan's terms (anchored on the disbursement date, or on `first_due_on` when it was
   given), and the first due date is `first_due_on`;
 - each installment's `principal_paid`, `interest_paid` and `paid_off_on`;
-- the allocations (transaction, installment, date, principal, interest, in id order);
+- the allocations (transaction, installment, date, principal, interest and the
+  installment's due date, in id order);
 - each live repayment's principal and interest portions; a reversal carries the amount of
   the repayment it reverses;
 - the disbursement and write-off transactions (amount = principal, amount = the written
@@ -128,12 +129,21 @@ def check_loan(
         compare(f"installment {row.seq} paid_off_on", row.paid_off_on, state.paid_off_on)
 
     seq_of = {row.id: row.seq for row in installments}
+    due_on = {row.seq: row.due_on for row in installments}
     stored_parts = [
-        (a.transaction_id, seq_of.get(a.installment_id), a.paid_on, a.principal, a.interest)
+        (
+            a.transaction_id,
+            seq_of.get(a.installment_id),
+            a.paid_on,
+            a.principal,
+            a.interest,
+            a.due_on,
+        )
         for a in allocations
     ]
     expected_parts = [
-        (a.payment_id, a.seq, a.paid_on, a.principal, a.interest) for a in result.allocations
+        (a.payment_id, a.seq, a.paid_on, a.principal, a.interest, due_on[a.seq])
+        for a in result.allocations
     ]
     compare("allocations", stored_parts, expected_parts)
 

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.scope import Actor, Role
 from app.enterprises.models import EnterpriseOwner
 from app.holders.models import Holder
-from app.loans import service
+from app.loans import lifecycle, repayments
+from app.loans.applications import LoanApplication, apply_for_loan
 from app.loans.models import (
     Installment,
     Lender,
@@ -350,17 +351,19 @@ async def seed_loan(
     adviser = staff.adviser_for(holder, rng)
     decider = staff.decider_for(holder)
     enterprise_id = enterprises.get(holder.id) if rng.random() < 0.8 else None
-    loan = await service.apply_for_loan(
+    loan = await apply_for_loan(
         session,
         adviser,
-        holder_id=holder.id,
-        enterprise_id=enterprise_id,
-        product_id=product.id,
-        principal=principal,
-        term=term,
-        grace_periods=grace,
-        purpose=rng.choice(PURPOSES),
-        applied_on=applied_on,
+        LoanApplication(
+            holder_id=holder.id,
+            enterprise_id=enterprise_id,
+            product_id=product.id,
+            principal=principal,
+            term=term,
+            grace_periods=grace,
+            purpose=rng.choice(PURPOSES),
+            applied_on=applied_on,
+        ),
         today=today,
         legal_ceiling=Decimal("150000.00"),
     )
@@ -368,14 +371,14 @@ async def seed_loan(
         return loan
     decided_on = min(applied_on + timedelta(days=rng.randint(2, 12)), today)
     if stage == "rejected":
-        return await service.reject_loan(
+        return await lifecycle.reject_loan(
             session, decider, loan.id, reason=rng.choice(REJECTIONS), today=decided_on
         )
-    await service.approve_loan(session, decider, loan.id, approved_on=decided_on, today=today)
+    await lifecycle.approve_loan(session, decider, loan.id, approved_on=decided_on, today=today)
     if stage == "approved":
         return loan
     disbursed_on = min(decided_on + timedelta(days=rng.randint(1, 10)), today)
-    await service.disburse_loan(session, adviser, loan.id, disbursed_on=disbursed_on, today=today)
+    await lifecycle.disburse_loan(session, adviser, loan.id, disbursed_on=disbursed_on, today=today)
     await seed_repayments(session, rng, today, adviser, decider, loan, stage)
     return loan
 
@@ -433,7 +436,7 @@ async def seed_repayments(
         stop_after = max(0, fallen_due - rng.randint(1, 3))
     else:
         stop_after = len(rows)
-    payments: list[service.NewRepayment] = []
+    payments: list[repayments.NewRepayment] = []
     owed = sum((row.principal_due + row.interest_due for row in rows), Decimal("0.00"))
     paid = Decimal("0.00")
     for index, row in enumerate(rows):
@@ -464,7 +467,7 @@ async def seed_repayments(
             repayment(rng, min(last_due + timedelta(days=rng.randint(0, 20)), today), owed - paid)
         )
     if payments:
-        await service.record_repayments(session, adviser, loan.id, payments, today=today)
+        await repayments.record_repayments(session, adviser, loan.id, payments, today=today)
     if stage == "written_off":
         await write_off(session, rng, today, decider, loan, rows, payments)
     elif stage == "active" and payments and rng.random() < 0.04:
@@ -481,7 +484,7 @@ async def seed_repayments(
         transaction_id, paid_on = bounced.one()
         # The latest repayment by date is not always the last in installment order (a late
         # payer), so the reversal is dated from the bounced repayment itself.
-        await service.reverse_transaction(
+        await repayments.reverse_transaction(
             session,
             decider,
             loan.id,
@@ -502,9 +505,9 @@ def pick_behaviour(rng: random.Random, stage: str) -> str:
     return rng.choices(["on_time", "late", "behind", "partial", "stops"], [72, 13, 6, 6, 3])[0]
 
 
-def repayment(rng: random.Random, paid_on: date, amount: Decimal) -> service.NewRepayment:
+def repayment(rng: random.Random, paid_on: date, amount: Decimal) -> repayments.NewRepayment:
     reference = f"REC-{rng.randint(100000, 999999)}" if rng.random() < 0.7 else None
-    return service.NewRepayment(amount=amount, paid_on=paid_on, reference=reference)
+    return repayments.NewRepayment(amount=amount, paid_on=paid_on, reference=reference)
 
 
 async def write_off(
@@ -514,7 +517,7 @@ async def write_off(
     decider: Actor,
     loan: Loan,
     rows: list[Installment],
-    payments: list[service.NewRepayment],
+    payments: list[repayments.NewRepayment],
 ) -> None:
     assert loan.disbursed_on is not None
     first_unpaid = rows[len(payments)].due_on if len(payments) < len(rows) else rows[-1].due_on
@@ -523,7 +526,7 @@ async def write_off(
     written_off_on = max(written_off_on, latest_payment, loan.disbursed_on)
     if loan.status != LoanStatus.active:
         return
-    await service.write_off_loan(
+    await lifecycle.write_off_loan(
         session,
         decider,
         loan.id,

@@ -30,7 +30,8 @@ from app.demo.national.loans import (
     tell_story,
 )
 from app.demo.national.tables import COLUMNS, Row
-from app.loans import repayments, service
+from app.loans import lifecycle, repayments
+from app.loans.applications import LoanApplication, apply_for_loan
 from app.loans.models import Allocation, Installment, Loan, LoanTransaction
 from app.users.service import actor_of
 from tests.centres.factories import make_centre
@@ -45,32 +46,34 @@ CEILING = Decimal("150000.00")
 async def play_through_service(
     session: AsyncSession, story: LoanStory, adviser: Actor, decider: Actor
 ) -> int:
-    loan = await service.apply_for_loan(
+    loan = await apply_for_loan(
         session,
         adviser,
-        holder_id=story.holder_id,
-        enterprise_id=story.enterprise_id,
-        product_id=story.product.id,
-        principal=story.principal,
-        term=story.term,
-        grace_periods=story.grace_periods,
-        purpose=story.purpose,
-        applied_on=story.applied_on,
+        LoanApplication(
+            holder_id=story.holder_id,
+            enterprise_id=story.enterprise_id,
+            product_id=story.product.id,
+            principal=story.principal,
+            term=story.term,
+            grace_periods=story.grace_periods,
+            purpose=story.purpose,
+            applied_on=story.applied_on,
+        ),
         today=story.applied_on,
         legal_ceiling=CEILING,
     )
     if story.decided_at is not None:
         decided_on = story.decided_at.date()
         if story.rejection_reason is not None:
-            await service.reject_loan(
+            await lifecycle.reject_loan(
                 session, decider, loan.id, reason=story.rejection_reason, today=decided_on
             )
         else:
-            await service.approve_loan(
+            await lifecycle.approve_loan(
                 session, decider, loan.id, approved_on=decided_on, today=decided_on
             )
     if story.disbursed_on is not None:
-        await service.disburse_loan(
+        await lifecycle.disburse_loan(
             session, adviser, loan.id, disbursed_on=story.disbursed_on, today=story.disbursed_on
         )
     transaction_of: dict[int, int] = {}
@@ -86,7 +89,7 @@ async def play_through_service(
             assert outcome.transaction is not None
             transaction_of[id(event)] = outcome.transaction.id
         elif isinstance(event, Reversal):
-            await service.reverse_transaction(
+            await repayments.reverse_transaction(
                 session,
                 decider,
                 loan.id,
@@ -95,7 +98,7 @@ async def play_through_service(
                 today=event.on,
             )
         else:
-            await service.write_off_loan(
+            await lifecycle.write_off_loan(
                 session,
                 decider,
                 loan.id,

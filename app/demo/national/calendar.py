@@ -37,3 +37,9 @@ def at_office_hours(rng: random.Random, day: date) -> datetime:
 
 def add_days(day: date, days: int) -> date:
     return day + timedelta(days=days)
+
+
+def between(rng: random.Random, low: int, high: int) -> int:
+    """An integer drawn uniformly from [low, high], like `rng.randint` at a fraction of its
+    cost (one `random()` call)."""
+    return low + int(rng.random() * (high - low + 1))

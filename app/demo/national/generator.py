@@ -4,23 +4,28 @@ For each holder: a centre drawn by weight (so regions follow their population), 
 of that centre, 0 to 3 loans one after the other (a new loan once the previous one is
 repaid, sometimes after a rejection, rarely alongside an active one), an enterprise for
 about two borrowers in three (some co-owned with another holder) with its follow-up
-visits, individual coaching sessions, and every 25 holders of a centre a group session.
-Everything is drawn from one `random.Random(seed)` in a fixed order, so a seed and a
-`today` give the same rows.
+visits, individual coaching sessions, and every 25 holders a group session of the
+holder's centre.
+
+The portfolio is made of chunks of `CHUNK_LOANS` loans, each drawn from its own
+`random.Random` seeded by the seed and the chunk's number, and self-contained (a group
+session gathers holders of its own chunk), so a seed and a `today` give the same rows
+whether the chunks are generated one after the other or by several processes at once.
+A chunk can be generated with local ids (from 1) and shifted into place once the sizes of
+the chunks before it are known (`shift`).
 """
 
 import bisect
 import itertools
 import random
 from collections import deque
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from app.core.enums import Region
 from app.demo.national import loans as loan_stories
 from app.demo.national import people
-from app.demo.national.calendar import DaySampler, at_office_hours
+from app.demo.national.calendar import DaySampler, at_office_hours, between
 from app.demo.national.geography import REGION_POPULATION, RURAL_SHARE
 from app.demo.national.loans import IdBlock, LoanStory, Product
 from app.demo.national.tables import TABLES, Row
@@ -28,6 +33,12 @@ from app.demo.national.tables import TABLES, Row
 HISTORY_YEARS = 5
 LOANS_PER_HOLDER = ((0, 18), (1, 52), (2, 22), (3, 8))
 GROUP_EVERY = 25
+CHUNK_LOANS = 2000
+HOLDER_NUMBERS_PER_CHUNK = 10_000
+"""Holder numbers (which make national ids unique) are chunk * 10,000 + the holder's rank
+in the chunk; a chunk of 2,000 loans has about 2,000 holders."""
+MAX_LOANS = 2_500_000
+"""National ids have room for 29 million holder numbers: 14,500 chunks of 10,000."""
 
 
 @dataclass
@@ -41,7 +52,6 @@ class CentreStaff:
     adviser_ids: list[int]
     manager_id: int
     recent: deque[people.HolderDraft] = field(default_factory=lambda: deque(maxlen=40))
-    holders: int = 0
 
 
 @dataclass
@@ -70,44 +80,87 @@ def stop_risk(disbursed_on: date, today: date, farming: bool) -> float:
     return risk * (1.33 if farming and recent > 0 else 1.0)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What every chunk is generated from (picklable, for worker processes)."""
+
+    seed: int
+    today: date
+    loans: int
+    centres: tuple[CentreStaff, ...]
+    products: tuple[Product, ...]
+    youth: tuple[int, int]
+
+    @property
+    def chunks(self) -> int:
+        return -(-self.loans // CHUNK_LOANS)
+
+    def chunk_loans(self, chunk: int) -> int:
+        return min(CHUNK_LOANS, self.loans - chunk * CHUNK_LOANS)
+
+
+def generate_chunk(plan: Plan, chunk: int, ids: NextIds) -> Batch:
+    """The rows of chunk number `chunk`, with ids taken from `ids` (which moves on)."""
+    generator = NationalGenerator(plan, chunk, ids)
+    batch = Batch.empty()
+    while generator.loans_made < generator.loans_target:
+        generator.add_holder(batch)
+    return batch
+
+
+ID_COLUMNS: dict[str, tuple[tuple[int, str], ...]] = {
+    # (column index, the id sequence it takes its values from) of the generated ids.
+    "holders": ((0, "holders"),),
+    "enterprises": ((0, "enterprises"),),
+    "enterprise_owners": ((0, "enterprises"), (1, "holders")),
+    "loans": ((0, "loans"), (2, "holders"), (3, "enterprises")),
+    "installments": ((0, "installments"), (1, "loans")),
+    "loan_transactions": ((0, "transactions"), (1, "loans"), (9, "transactions")),
+    "allocations": ((0, "allocations"), (1, "loans"), (2, "transactions"), (3, "installments")),
+    "coaching_sessions": ((0, "sessions"), (11, "enterprises")),
+    "session_participants": ((0, "sessions"), (1, "holders")),
+    "follow_ups": ((0, "follow_ups"), (1, "enterprises")),
+}
+
+
+def shift(batch: Batch, by: NextIds) -> None:
+    """Add `by` (per id sequence) to every generated id of `batch`, in place."""
+    for table, columns in ID_COLUMNS.items():
+        offsets = [(index, getattr(by, sequence)) for index, sequence in columns]
+        shifted: list[Row] = []
+        for row in batch.rows[table]:
+            values = list(row)
+            for index, offset in offsets:
+                value = values[index]
+                if value is not None:
+                    values[index] = value + offset
+            shifted.append(tuple(values))
+        batch.rows[table] = shifted
+
+
 class NationalGenerator:
-    def __init__(
-        self,
-        *,
-        seed: int,
-        today: date,
-        loans: int,
-        centres: Sequence[CentreStaff],
-        products: Sequence[Product],
-        ids: NextIds,
-        youth: tuple[int, int],
-    ) -> None:
-        self.rng = random.Random(seed)
-        self.today = today
-        self.loans_target = loans
-        self.centres = list(centres)
+    """One chunk's generator."""
+
+    def __init__(self, plan: Plan, chunk: int, ids: NextIds) -> None:
+        self.rng = random.Random(f"{plan.seed}:{chunk}")
+        self.today = today = plan.today
+        self.loans_target = plan.chunk_loans(chunk)
+        # Each chunk starts with empty group rosters.
+        self.centres = [
+            CentreStaff(c.id, c.region, c.weight, c.adviser_ids, c.manager_id) for c in plan.centres
+        ]
         self.cumulative_weights = list(itertools.accumulate(c.weight for c in self.centres))
-        self.products = [p for p in products]
+        self.products = list(plan.products)
         self.ids = ids
-        self.youth = youth
+        self.youth = plan.youth
         self.history_start = date(today.year - HISTORY_YEARS, today.month, min(today.day, 28))
         self.applications = DaySampler(self.history_start, today)
         self.regions = list(REGION_POPULATION)
         self.region_weights = [float(REGION_POPULATION[r]) for r in self.regions]
-        self.holder_number = 0
+        self.first_number = chunk * HOLDER_NUMBERS_PER_CHUNK
+        self.holder_number = self.first_number
+        self.holders_made = 0
         self.loans_made = 0
-
-    def batches(self, loans_per_batch: int) -> Iterator[Batch]:
-        """Batches of rows holding at least `loans_per_batch` loans each (the last fewer),
-        until `loans` loans are made."""
-        batch = Batch.empty()
-        while self.loans_made < self.loans_target:
-            self.add_holder(batch)
-            if batch.loans >= loans_per_batch:
-                yield batch
-                batch = Batch.empty()
-        if any(batch.rows.values()):
-            yield batch
 
     def draw_centre(self) -> CentreStaff:
         point = self.rng.random() * self.cumulative_weights[-1]
@@ -138,12 +191,13 @@ class NationalGenerator:
         wanted = min(wanted, self.loans_target - self.loans_made)
         first_applied_on = self.applications.draw(rng)
         if wanted:
-            enrolled_on = first_applied_on - timedelta(days=rng.randint(20, 300))
+            enrolled_on = first_applied_on - timedelta(days=between(rng, 20, 300))
         else:
             enrolled_on = first_applied_on
         holder = self.new_holder(centre, enrolled_on)
         number = self.holder_number
         self.holder_number += 1
+        assert self.holder_number - self.first_number < HOLDER_NUMBERS_PER_CHUNK
 
         enterprise_id: int | None = None
         if wanted and rng.random() < 0.65:
@@ -182,7 +236,7 @@ class NationalGenerator:
         created_on: date | None = None
         if enterprise_id is not None:
             start = first_disbursed_on or first_applied_on
-            created_on = max(enrolled_on, start + timedelta(days=rng.randint(-60, 60)))
+            created_on = max(enrolled_on, start + timedelta(days=between(rng, -60, 60)))
             if created_on > today:
                 created_on = None
             if rng.random() < 0.08:
@@ -224,7 +278,7 @@ class NationalGenerator:
             until = min(today, person.enrolled_on + timedelta(days=730))
             if status == "dropped":
                 until = min(today, person.enrolled_on + timedelta(days=120))
-            count = rng.randint(2, 5) if statuses else rng.randint(1, 3)
+            count = between(rng, 2, 5) if statuses else between(rng, 1, 3)
             linked = (enterprise_id, created_on) if enterprise_id and created_on else None
             for session, participant in people.individual_sessions(
                 rng, person, until, count, linked, self.ids.sessions
@@ -233,10 +287,10 @@ class NationalGenerator:
                 batch.rows["session_participants"].append(participant)
             self.ids.sessions += count
             centre.recent.append(person)
-            centre.holders += 1
-            if centre.holders % GROUP_EVERY == 0 and len(centre.recent) >= 6:
+            self.holders_made += 1
+            if self.holders_made % GROUP_EVERY == 0 and len(centre.recent) >= 3:
                 attendees = rng.sample(
-                    list(centre.recent), rng.randint(6, min(15, len(centre.recent)))
+                    list(centre.recent), between(rng, 3, min(15, len(centre.recent)))
                 )
                 session, participants = people.group_session(
                     rng,
@@ -279,11 +333,11 @@ class NationalGenerator:
         and, rarely, while a loan is still running; never after a write-off."""
         rng = self.rng
         if status == "repaid" and ended_on is not None:
-            return ended_on + timedelta(days=rng.randint(10, 90))
+            return ended_on + timedelta(days=between(rng, 10, 90))
         if status == "rejected" and story.decided_at is not None and rng.random() < 0.5:
-            return story.decided_at.date() + timedelta(days=rng.randint(30, 150))
+            return story.decided_at.date() + timedelta(days=between(rng, 30, 150))
         if status == "active" and story.disbursed_on is not None and rng.random() < 0.1:
-            return story.disbursed_on + timedelta(days=rng.randint(90, 200))
+            return story.disbursed_on + timedelta(days=between(rng, 90, 200))
         return None
 
     def holder_status(

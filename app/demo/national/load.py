@@ -7,16 +7,22 @@ follow-ups) is generated in batches and written through the fast path of the dat
 """
 
 import asyncio
+import dataclasses
 import math
+import multiprocessing
+import os
+import queue
 import random
 import secrets
 import sqlite3
+import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 from sqlalchemy import func, select
@@ -35,8 +41,10 @@ from app.demo.national.generator import (
     HISTORY_YEARS,
     Batch,
     CentreStaff,
-    NationalGenerator,
     NextIds,
+    Plan,
+    generate_chunk,
+    shift,
 )
 from app.demo.national.geography import plan_centres
 from app.demo.national.loans import Product
@@ -51,7 +59,6 @@ from app.users import service as users
 from app.users.models import User
 
 HOLDERS_PER_ADVISER = 300
-LOANS_PER_BATCH = 2000
 
 
 class GenerationRefused(Exception):
@@ -283,10 +290,13 @@ def generate(
     centres: int | None = None,
     seed: int = 2026,
     if_empty: bool = False,
+    workers: int | None = None,
     on_batch: Callable[[int], None] = lambda loans: None,
 ) -> Outcome | None:
     """Load `loans` generated loans (and everything around them); None when `if_empty`
-    and users exist. `on_batch` is told how many loans each written batch held."""
+    and users exist. On PostgreSQL, `workers` processes (default: 2, or 1 on a one-core
+    machine) generate and write chunks side by side; SQLite takes one writer. `on_batch` is
+    told how many loans each written chunk held. The rows do not depend on `workers`."""
     setup = asyncio.run(
         prepare(
             settings,
@@ -298,39 +308,141 @@ def generate(
     )
     if setup is None:
         return None
-    generator = NationalGenerator(
+    plan = Plan(
         seed=seed,
         today=settings.today(),
         loans=loans,
-        centres=setup.centres,
-        products=setup.products,
-        ids=setup.ids,
+        centres=tuple(setup.centres),
+        products=tuple(setup.products),
         youth=(settings.youth_min_age, settings.youth_max_age),
     )
     outcome = Outcome(setup.credentials)
-    with bulk_sink(settings.database_url) as sink:
+    url = settings.database_url
+    is_postgres = make_url(url).get_backend_name() == "postgresql"
+    if workers is None:
+        workers = min(2, os.cpu_count() or 1) if is_postgres else 1
+    with bulk_sink(url) as sink:
         sink.prepare()
         try:
-            for batch in _written_in_background(sink, generator.batches(LOANS_PER_BATCH)):
-                for table, rows in batch.rows.items():
-                    outcome.rows[table] += len(rows)
-                on_batch(batch.loans)
+            if workers > 1 and is_postgres and plan.chunks > 1:
+                chunks = _in_worker_processes(plan, setup.ids, url, workers)
+            else:
+                chunks = _written_in_background(sink, _chunks(plan, setup.ids))
+            for rows, chunk_loans in chunks:
+                for table, count in rows.items():
+                    outcome.rows[table] += count
+                on_batch(chunk_loans)
         finally:
             sink.finish()
     return outcome
 
 
-def _written_in_background(sink: Sink, batches: Iterator[Batch]) -> Iterator[Batch]:
+def _chunks(plan: Plan, ids: NextIds) -> Iterator[Batch]:
+    for chunk in range(plan.chunks):
+        yield generate_chunk(plan, chunk, ids)
+
+
+def _written_in_background(
+    sink: Sink, batches: Iterator[Batch]
+) -> Iterator[tuple[dict[str, int], int]]:
     """Write each batch on a thread of its own while the next one is generated (the
     database drivers let go of the interpreter while they wait for the database); yields
-    each batch once written. Two batches at most are held at a time."""
+    each batch's row counts and loans once written. Two batches at most are held."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-data-writer") as pool:
         previous: tuple[Future[None], Batch] | None = None
         for batch in batches:  # generated while the previous batch is being written
             if previous is not None:
                 previous[0].result()
-                yield previous[1]
+                yield _counts(previous[1]), previous[1].loans
             previous = (pool.submit(sink.write, batch.rows), batch)
         if previous is not None:
             previous[0].result()
-            yield previous[1]
+            yield _counts(previous[1]), previous[1].loans
+
+
+def _counts(batch: Batch) -> dict[str, int]:
+    return {table: len(rows) for table, rows in batch.rows.items()}
+
+
+def _in_worker_processes(
+    plan: Plan, base: NextIds, url: str, workers: int
+) -> Iterator[tuple[dict[str, int], int]]:
+    """Worker w generates chunks w, w + workers, ... with local ids, reports how many ids of
+    each sequence each took, receives where its ids start (once the chunks before it are
+    sized), shifts them there and writes the chunk on its own connection. Without foreign
+    keys during the load, chunks may be written in any order."""
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue[tuple[str, int, Any]] = context.Queue()
+    starts = [context.Queue() for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker,
+            args=(plan, url, index, workers, results, starts[index]),
+            name=f"demo-data-worker-{index}",
+            daemon=True,
+        )
+        for index in range(workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        sizes: dict[int, NextIds] = {}
+        next_start = dataclasses.replace(base)
+        starts[0].put((0, dataclasses.replace(next_start)))
+        placed = 1  # chunks whose start ids were sent
+        written = 0
+        while written < plan.chunks:
+            try:
+                kind, chunk, payload = results.get(timeout=5)
+            except queue.Empty:
+                if not all(process.is_alive() for process in processes):
+                    raise RuntimeError("a generating process stopped unexpectedly") from None
+                continue
+            if kind == "error":
+                raise RuntimeError(f"generating chunk {chunk} failed:\n{payload}")
+            if kind == "sized":
+                sizes[chunk] = payload
+                while placed < plan.chunks and placed - 1 in sizes:
+                    size = sizes.pop(placed - 1)
+                    for name in vars(next_start):
+                        setattr(next_start, name, getattr(next_start, name) + getattr(size, name))
+                    starts[placed % workers].put((placed, dataclasses.replace(next_start)))
+                    placed += 1
+            else:
+                counts, chunk_loans = payload
+                written += 1
+                yield counts, chunk_loans
+        for process in processes:
+            process.join()
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join()
+
+
+def _worker(
+    plan: Plan,
+    url: str,
+    index: int,
+    workers: int,
+    results: "multiprocessing.Queue[tuple[str, int, Any]]",
+    starts: "multiprocessing.Queue[tuple[int, NextIds]]",
+) -> None:
+    chunk = index
+    try:
+        with bulk_sink(url) as sink:
+            for chunk in range(index, plan.chunks, workers):
+                local = NextIds(1, 1, 1, 1, 1, 1, 1, 1)
+                batch = generate_chunk(plan, chunk, local)
+                results.put(
+                    ("sized", chunk, NextIds(*(value - 1 for value in vars(local).values())))
+                )
+                placed, start = starts.get()
+                assert placed == chunk
+                shift(batch, NextIds(*(value - 1 for value in vars(start).values())))
+                sink.write(batch.rows)
+                results.put(("written", chunk, (_counts(batch), batch.loans)))
+    except BaseException:
+        results.put(("error", chunk, traceback.format_exc()))
+        raise

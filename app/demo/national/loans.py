@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from app.demo.national.calendar import at_office_hours
+from app.demo.national.calendar import at_office_hours, between
 from app.loans import ledger, schedule
 
 ZERO = Decimal("0.00")
@@ -134,6 +134,8 @@ class LoanStory:
     rejection_reason: str | None = None
     disbursed_at: datetime | None = None
     events: list[Event] = field(default_factory=list)
+    schedule: list[ledger.InstallmentDue] = field(default_factory=list)
+    """The installments, once disbursed (see `installments_of`)."""
 
     @property
     def applied_on(self) -> date:
@@ -173,7 +175,10 @@ def scheduled_amounts(
 
 
 def installments_of(story: LoanStory) -> list[ledger.InstallmentDue]:
-    """The loan's schedule, as `generate_schedule` gives it for its disbursement date."""
+    """The loan's schedule, as `generate_schedule` gives it for its disbursement date
+    (computed once per story)."""
+    if story.schedule:
+        return story.schedule
     disbursed_on = story.disbursed_on
     assert disbursed_on is not None
     product = story.product
@@ -192,12 +197,13 @@ def installments_of(story: LoanStory) -> list[ledger.InstallmentDue]:
         schedule.Frequency(product.repayment_frequency),
         anchor_is_first_due=False,
     )
-    return [
+    story.schedule = [
         ledger.InstallmentDue(seq, due_on, principal_due, interest_due)
         for seq, (due_on, (principal_due, interest_due)) in enumerate(
             zip(dues, amounts, strict=True), start=1
         )
     ]
+    return story.schedule
 
 
 # --- the story ------------------------------------------------------------------------------
@@ -227,7 +233,7 @@ def choose_terms(rng: random.Random, product: Product) -> tuple[Decimal, int, in
     term = rng.choice(terms) if terms else product.min_term
     grace = 0
     if product.max_grace_periods and rng.random() < 0.2:
-        grace = min(rng.randint(1, product.max_grace_periods), term - 1)
+        grace = min(between(rng, 1, product.max_grace_periods), term - 1)
     return principal.quantize(Decimal("0.01")), term, grace
 
 
@@ -276,16 +282,16 @@ def plan_payments(
     if behaviour == "stops":
         stop_at = int(n * rng.uniform(0.0, 0.75))
         for item in installments[:stop_at]:
-            pay(item.due_on + rng.randint(-3, 12) * DAY, item.total_due)
+            pay(item.due_on + between(rng, -3, 12) * DAY, item.total_due)
     elif behaviour == "late":
         for item in installments:
             roll = rng.random()
             delay = (
-                rng.randint(3, 20)
+                between(rng, 3, 20)
                 if roll < 0.7
-                else rng.randint(21, 40)
+                else between(rng, 21, 40)
                 if roll < 0.9
-                else rng.randint(41, 80)
+                else between(rng, 41, 80)
             )
             pay(item.due_on + delay * DAY, item.total_due)
     elif behaviour == "partial":
@@ -297,27 +303,27 @@ def plan_payments(
             shortfall += item.total_due - amount
             if index % 3 == 2 or index == n - 1:
                 amount, shortfall = amount + shortfall, ZERO
-            pay(item.due_on + rng.randint(0, 10) * DAY, amount)
+            pay(item.due_on + between(rng, 0, 10) * DAY, amount)
     elif behaviour == "recovers":
-        gap_start = rng.randint(0, max(0, n - 3))
-        gap_end = min(n - 1, gap_start + rng.randint(2, 5))
+        gap_start = between(rng, 0, max(0, n - 3))
+        gap_end = min(n - 1, gap_start + between(rng, 2, 5))
         owed = ZERO
         for index, item in enumerate(installments):
             owed += item.total_due
             if gap_start <= index < gap_end:
                 continue
-            pay(item.due_on + rng.randint(0, 15 if index == gap_end else 3) * DAY, owed)
+            pay(item.due_on + between(rng, 0, 15 if index == gap_end else 3) * DAY, owed)
             owed = ZERO
     elif behaviour == "early_payoff":
-        payoff_at = rng.randint(n // 3, max(n // 3, 2 * n // 3))
+        payoff_at = between(rng, n // 3, max(n // 3, 2 * n // 3))
         for index, item in enumerate(installments):
             if index == payoff_at:
-                pay(item.due_on - rng.randint(0, 5) * DAY, total - paid)
+                pay(item.due_on - between(rng, 0, 5) * DAY, total - paid)
                 break
-            pay(item.due_on - rng.randint(0, 3) * DAY, item.total_due)
+            pay(item.due_on - between(rng, 0, 3) * DAY, item.total_due)
     else:  # on_time
         for item in installments:
-            pay(item.due_on + rng.randint(-3, 3) * DAY, item.total_due)
+            pay(item.due_on + between(rng, -3, 3) * DAY, item.total_due)
     return payments
 
 
@@ -341,14 +347,14 @@ def tell_story(
     """Decide the loan's fate from its application on: rejected (7 %), still waiting for a
     decision or disbursement when recent, else disbursed and repaid as its borrower
     repays. Every date is on or before `today`."""
-    decided_on = story.applied_on + timedelta(days=rng.randint(2, 12))
+    decided_on = story.applied_on + timedelta(days=between(rng, 2, 12))
     if decided_on > today:
         return story
     story.decided_at = at_office_hours(rng, decided_on)
     if rng.random() < 0.07:
         story.rejection_reason = rng.choice(REJECTIONS)
         return story
-    disbursed_on = decided_on + timedelta(days=rng.randint(1, 10))
+    disbursed_on = decided_on + timedelta(days=between(rng, 1, 10))
     if disbursed_on > today:
         return story
     story.disbursed_at = at_office_hours(rng, disbursed_on)
@@ -361,7 +367,7 @@ def tell_story(
         unpaid_since = first_unpaid_due(installments, sum((a for _, a in planned), ZERO))
         if unpaid_since is not None and rng.random() < 0.9:
             written_off_on = max(
-                unpaid_since + timedelta(days=rng.randint(181, 300)),
+                unpaid_since + timedelta(days=between(rng, 181, 300)),
                 planned[-1][0] if planned else disbursed_on,
             )
             if written_off_on <= today:
@@ -377,24 +383,24 @@ def tell_story(
         if write_off is not None or roll < 0.92:
             entered_on = paid_on
         elif roll < 0.97:
-            entered_on = paid_on + timedelta(days=rng.randint(1, 5))
+            entered_on = paid_on + timedelta(days=between(rng, 1, 5))
         else:  # entered weeks later, after later payments: a backdated repayment
-            entered_on = paid_on + timedelta(days=rng.randint(7, 40))
+            entered_on = paid_on + timedelta(days=between(rng, 7, 40))
         entered_on = min(entered_on, today)
-        reference = f"REC-{rng.randint(100000, 999999)}" if rng.random() < 0.7 else None
+        reference = f"REC-{between(rng, 100000, 999999)}" if rng.random() < 0.7 else None
         repayments.append(Repayment(paid_on, amount, reference, at_office_hours(rng, entered_on)))
 
     events: list[Event] = list(repayments)
     if write_off is None and len(repayments) >= 2 and rng.random() < 0.03:
         bounced = rng.choice(repayments)
         reversed_on = min(
-            max(bounced.paid_on + timedelta(days=rng.randint(3, 10)), bounced.entered_at.date()),
+            max(bounced.paid_on + timedelta(days=between(rng, 3, 10)), bounced.entered_at.date()),
             today,
         )
         reversal_at = max(at_office_hours(rng, reversed_on), bounced.entered_at + DAY / 24)
         if reversal_at.date() == reversed_on:
             events.append(Reversal(bounced, reversed_on, rng.choice(REVERSAL_REASONS), reversal_at))
-            paid_again_on = reversed_on + timedelta(days=rng.randint(1, 14))
+            paid_again_on = reversed_on + timedelta(days=between(rng, 1, 14))
             if paid_again_on <= today and rng.random() < 0.8:
                 events.append(
                     Repayment(
@@ -551,10 +557,9 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
                 )  # fmt: skip
 
         installment_ids: dict[int, int] = {}
-        due_dates: dict[int, date] = {}
+        due_on = {state.seq: state.due_on for state in result.installments}
         for state in result.installments:
             installment_ids[state.seq] = ids.installments
-            due_dates[state.seq] = state.due_on
             installment_rows.append(
                 (ids.installments, loan_id, state.seq, state.due_on, state.principal_due,
                  state.interest_due, state.principal_paid, state.interest_paid,
@@ -565,7 +570,7 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
             allocation_rows.append(
                 (ids.allocations, loan_id, allocation.payment_id,
                  installment_ids[allocation.seq], allocation.paid_on, allocation.principal,
-                 allocation.interest, due_dates[allocation.seq])
+                 allocation.interest, due_on[allocation.seq])
             )  # fmt: skip
             ids.allocations += 1
 

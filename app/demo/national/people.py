@@ -35,7 +35,7 @@ from app.demo.holders import (
     RURAL_SECTORS,
     URBAN_SECTORS,
 )
-from app.demo.national.calendar import at_office_hours
+from app.demo.national.calendar import at_office_hours, between
 from app.demo.national.tables import Row
 from app.enterprises.service import enterprise_search_text
 from app.holders.service import holder_search_text
@@ -100,7 +100,7 @@ def draft_holder(
         first_name, last_name = first[0], family[1]
     age = min(youth[1], max(youth[0], round(rng.triangular(youth[0], youth[1], 25))))
     # Born `age` years and up to 360 days before enrolment: the age at enrolment is `age`.
-    birth_date = _years_before(enrolled_on, age) - timedelta(days=rng.randint(0, 360))
+    birth_date = _years_before(enrolled_on, age) - timedelta(days=between(rng, 0, 360))
     return HolderDraft(
         id=holder_id,
         centre_id=centre_id,
@@ -127,7 +127,7 @@ def holder_row(
     cin = national_id(number)
     created_at = at_office_hours(rng, holder.enrolled_on)
     phone = (
-        f"+212{rng.choice('67')}{rng.randint(0, 99_999_999):08d}" if rng.random() < 0.85 else None
+        f"+212{rng.choice('67')}{between(rng, 0, 99_999_999):08d}" if rng.random() < 0.85 else None
     )
     email = None
     if rng.random() < 0.3 and not holder.arabic:
@@ -212,7 +212,7 @@ def enterprise_rows(
                  found, round_money(revenue) if found != "closed" else Decimal("0.00"),
                  employees if found != "closed" else 0,
                  risk[found] if rng.random() < 0.85 else "medium",
-                 json.dumps(sorted(rng.sample(NEEDS, rng.randint(0, 3)))), None,
+                 json.dumps(sorted(rng.sample(NEEDS, between(rng, 0, 3)))), None,
                  next_on if found != "closed" and rng.random() < 0.5 else None,
                  visited_at, visited_at, 1)
             )  # fmt: skip
@@ -236,12 +236,12 @@ def _visit_days(rng: random.Random, created_on: date, today: date, trajectory: s
     in four, visits stopped a while ago (it is now due)."""
     until = today
     if trajectory != "closes" and rng.random() < 0.25:
-        until = today - timedelta(days=rng.randint(100, 200))
+        until = today - timedelta(days=between(rng, 100, 200))
     days: list[date] = []
-    day = created_on + timedelta(days=rng.randint(20, 60))
+    day = created_on + timedelta(days=between(rng, 20, 60))
     while day <= until:
         days.append(day)
-        day += timedelta(days=rng.randint(90, 180))
+        day += timedelta(days=between(rng, 90, 180))
     return days
 
 
@@ -304,7 +304,7 @@ def group_session(
     enrolment, with about 15 % absent."""
     kind = "training" if rng.random() < 0.8 else "business_relations"
     earliest = max(holder.enrolled_on for holder in attendees)
-    held_on = earliest + timedelta(days=rng.randint(0, max(0, min(120, (today - earliest).days))))
+    held_on = earliest + timedelta(days=between(rng, 0, max(0, min(120, (today - earliest).days))))
     created_at: datetime = at_office_hours(rng, held_on)
     row: Row = (
         session_id, centre_id, adviser_id, kind, "group", "in_person", held_on,
