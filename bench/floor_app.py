@@ -127,7 +127,7 @@ async def repay(
             loan_id,
         )
         left = amount
-        ids, principals, interests, paid_off = [], [], [], []
+        ids, principals, interests, paid_off, due_dates = [], [], [], [], []
         oldest_unpaid = None
         for item in installments:
             interest_owed = item["interest_due"] - item["interest_paid"]
@@ -137,6 +137,7 @@ async def repay(
             left -= interest + principal
             if interest or principal:
                 ids.append(item["id"])
+                due_dates.append(item["due_on"])
                 interests.append(interest)
                 principals.append(principal)
                 done = interest == interest_owed and principal == principal_owed
@@ -163,12 +164,13 @@ async def repay(
         )
         await connection.execute(
             "INSERT INTO allocations (loan_id, transaction_id, installment_id, paid_on, "
-            "principal, interest) SELECT $1, $2, i, $3, p, n "
-            "FROM unnest($4::int[], $5::numeric[], $6::numeric[]) AS t(i, p, n)",
+            "due_on, principal, interest) SELECT $1, $2, i, $3, d, p, n "
+            "FROM unnest($4::int[], $5::date[], $6::numeric[], $7::numeric[]) AS t(i, d, p, n)",
             loan_id,
             transaction_id,
             paid_on,
             ids,
+            due_dates,
             principals,
             interests,
         )

@@ -5,6 +5,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from httpx import AsyncClient
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -451,7 +452,7 @@ async def test_list_filters_are_exact(
 
 
 async def test_list_statements_do_not_grow_with_the_page(
-    as_manager: Api, world: LoanWorld, session: AsyncSession, engine: AsyncEngine
+    as_manager: Api, world: LoanWorld, session: AsyncSession, engine: AsyncEngine, app: FastAPI
 ) -> None:
     for day in range(1, 9):
         loan = await make_active_loan(
@@ -459,6 +460,8 @@ async def test_list_statements_do_not_grow_with_the_page(
         )
         await repay(session, world.admin_actor, loan, "945.60", date(2025, 2, day))
     await session.commit()
+    # Only the request's own statements: the periodic schema check is taken as done.
+    app.state.schema_check.good_until = float("inf")
     statements: list[str] = []
 
     def count(*_args: Any) -> None:
