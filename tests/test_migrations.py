@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 
 from app.core.db import sync_url
 from app.db_models import Base
-from tests.conftest import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
+from tests.database import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
 
 
 @pytest.fixture(params=BACKENDS)

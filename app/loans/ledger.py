@@ -1,6 +1,6 @@
 """Payment allocation and as-of loan figures (pure: standard library only).
 
-Implements DESIGN.md, "Money and portfolio arithmetic": the split of
+Implements docs/ARITHMETIC.md, "Payments": the split of
 repayments into principal and interest is the deterministic replay of all
 non-reversed repayments in (paid_on, id) order, and every as-of figure is
 derived from installments plus dated allocations.

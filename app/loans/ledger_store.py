@@ -1,6 +1,6 @@
 """Writing a loan's ledger: its allocations, its installments' paid amounts, its repayments'
 portions and its summary columns, all derived from its non-reversed repayments by the pure
-`ledger` module (DESIGN.md "Money and portfolio arithmetic", "Cost rules").
+`ledger` module (docs/ARITHMETIC.md "Payments"; docs/ARCHITECTURE.md "Reliability and cost rules").
 
 A write costs what it changes. The stored state (installments' `principal_paid`,
 `interest_paid`, `paid_off_on`, and the allocations, each dated by its payment) is the replay

@@ -1,7 +1,7 @@
 """Every outstanding loan's position as of a date, as one set-based SQL query.
 
-The SQL counterpart of ``ledger.position_as_of`` for many loans at once (DESIGN.md,
-"Money and portfolio arithmetic"). Reports, list filters and worklists use the query as a
+The SQL counterpart of ``ledger.position_as_of`` for many loans at once (docs/ARITHMETIC.md,
+"Portfolio figures as of a date D"). Reports, list filters and worklists use the query as a
 subquery and aggregate over it in the database; nothing here loops over loans in Python.
 
 Days past due are not a column: ``days_past_due = (as_of - oldest_overdue_due_on).days``,

@@ -99,7 +99,7 @@ def _installment_columns() -> tuple[Any, ...]:
 async def loan_positions(
     session: AsyncSession, loans: Sequence[Loan], as_of: date, today: date
 ) -> dict[int, ledger.Position]:
-    """Each loan's figures as of `as_of` (DESIGN.md; `ledger.position_as_of`), from the
+    """Each loan's figures as of `as_of` (docs/ARITHMETIC.md; `ledger.position_as_of`), from the
     stored state: the loan's `paid_principal` / `paid_interest`, and only its installments
     not fully paid at `as_of` (as of today, those with `paid_off_on IS NULL`; a loan's
     installments come through `uq_installments_loan_id`). For a past date, the allocations dated after it are taken

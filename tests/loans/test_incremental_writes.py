@@ -22,9 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.loans import ledger, reads, repayments
 from app.loans.models import Allocation, Installment, Loan, LoanStatus, LoanTransaction
-from tests.factories import make_holder
-from tests.loans.conftest import TODAY
-from tests.loans.factories import LoanWorld, make_active_loan, repay
+from tests.holders.factories import make_holder
+from tests.loans.factories import TODAY, LoanWorld, make_active_loan, repay
 from tests.loans.test_ledger_consistency import check_loan
 
 DISBURSED_ON = date(2023, 1, 10)
