@@ -551,8 +551,10 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
                 )  # fmt: skip
 
         installment_ids: dict[int, int] = {}
+        due_dates: dict[int, date] = {}
         for state in result.installments:
             installment_ids[state.seq] = ids.installments
+            due_dates[state.seq] = state.due_on
             installment_rows.append(
                 (ids.installments, loan_id, state.seq, state.due_on, state.principal_due,
                  state.interest_due, state.principal_paid, state.interest_paid,
@@ -562,8 +564,8 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
         for allocation in result.allocations:
             allocation_rows.append(
                 (ids.allocations, loan_id, allocation.payment_id,
-                 installment_ids[allocation.seq], allocation.paid_on, allocation.principal,
-                 allocation.interest)
+                 installment_ids[allocation.seq], allocation.paid_on,
+                 due_dates[allocation.seq], allocation.principal, allocation.interest)
             )  # fmt: skip
             ids.allocations += 1
 

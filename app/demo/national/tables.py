@@ -34,7 +34,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "created_by",
     ),
     "allocations": (
-        "id", "loan_id", "transaction_id", "installment_id", "paid_on", "principal",
+        "id", "loan_id", "transaction_id", "installment_id", "paid_on", "due_on", "principal",
         "interest",
     ),
     "coaching_sessions": (
