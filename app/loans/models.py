@@ -121,12 +121,13 @@ class Installment(Base):
     __table_args__ = (
         UniqueConstraint("loan_id", "seq"),
         Index("ix_installments_due_on", "due_on"),
-        # The installments not fully paid today: arrears as of today, the next due, and the
-        # open part of any past date's position come from this small part of the table.
+        # The installments not fully paid today, by due date: the overdue ones behind
+        # today's arrears and any past date's position are a range of this small index
+        # (one loan's open installments come through uq_installments_loan_id).
         Index(
             "ix_installments_unpaid",
-            "loan_id",
             "due_on",
+            "loan_id",
             postgresql_where=text("paid_off_on IS NULL"),
             sqlite_where=text("paid_off_on IS NULL"),
         ),

@@ -101,8 +101,8 @@ async def loan_positions(
 ) -> dict[int, ledger.Position]:
     """Each loan's figures as of `as_of` (docs/ARITHMETIC.md; `ledger.position_as_of`), from the
     stored state: the loan's `paid_principal` / `paid_interest`, and only its installments
-    not fully paid at `as_of` (as of today, those with `paid_off_on IS NULL`, through
-    `ix_installments_unpaid`). For a past date, the allocations dated after it are taken
+    not fully paid at `as_of` (as of today, those with `paid_off_on IS NULL`; a loan's
+    installments come through `uq_installments_loan_id`). For a past date, the allocations dated after it are taken
     off. At most two statements whatever the number of loans, and no replay."""
     outstanding = [
         loan

@@ -32,7 +32,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_installments_unpaid",
         "installments",
-        ["loan_id", "due_on"],
+        ["due_on", "loan_id"],
         postgresql_where=UNPAID,
         sqlite_where=UNPAID,
     )
