@@ -19,7 +19,7 @@ and prints each one's median time and its ratio to the floors.
 Run from the repository root:
 
     .venv/bin/python bench/pages_bench.py \\
-        --url postgresql://postgres@127.0.0.1/reports_bench --loans 20000
+        --url postgresql://postgres@127.0.0.1/pages_bench --loans 20000
 
 Options: `--repeat` timings per page (median kept, default 5), `--seed`, `--fresh`.
 """
