@@ -15,13 +15,16 @@ from app.coaching.schemas import (
 from app.coaching.service import SessionFilters, SessionWithRoster
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
-from app.users.deps import CurrentUser, SettingsDep
+from app.users.deps import IDEMPOTENT, CurrentUser, SettingsDep
 
-router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
+router = APIRouter(
+    prefix="/api/v1/coaching-sessions", route_class=IdempotentRoute, tags=["coaching"]
+)
 
 session_sort = sorting(
     {
@@ -110,6 +113,7 @@ async def list_coaching_sessions(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=SessionOut,
     status_code=status.HTTP_201_CREATED,
     summary="Log a coaching session",

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.enums import Area, Region, Sector
+from app.core.idempotency import IdempotentRoute
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
@@ -18,9 +19,9 @@ from app.enterprises.schemas import (
     EnterpriseStatus,
     EnterpriseUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
+from app.users.deps import IDEMPOTENT, CurrentUser, SettingsDep
 
-router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
+router = APIRouter(prefix="/api/v1/enterprises", route_class=IdempotentRoute, tags=["enterprises"])
 
 enterprise_sort = sorting(
     {
@@ -88,6 +89,7 @@ async def list_enterprises(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=EnterpriseOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register an enterprise",

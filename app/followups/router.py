@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
@@ -20,9 +21,9 @@ from app.followups.schemas import (
     Worklist,
 )
 from app.followups.service import FollowUpFilters
-from app.users.deps import CurrentUser, SettingsDep
+from app.users.deps import IDEMPOTENT, CurrentUser, SettingsDep
 
-router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
+router = APIRouter(prefix="/api/v1/follow-ups", route_class=IdempotentRoute, tags=["follow-ups"])
 me_router = APIRouter(prefix="/api/v1/me", tags=["follow-ups"])
 
 follow_up_sort = sorting(
@@ -130,6 +131,7 @@ async def follow_ups_due(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=FollowUpOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record an enterprise follow-up",

@@ -6,6 +6,7 @@ from app.core.concurrency import set_etag
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.enums import Area, Gender, Region, Sector
+from app.core.idempotency import IdempotentRoute
 from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
@@ -19,9 +20,9 @@ from app.holders.schemas import (
     HolderStatus,
     HolderUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
+from app.users.deps import IDEMPOTENT, CurrentUser, SettingsDep
 
-router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
+router = APIRouter(prefix="/api/v1/holders", route_class=IdempotentRoute, tags=["holders"])
 
 holder_sort = sorting(
     {
@@ -97,6 +98,7 @@ async def list_holders(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=HolderOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a project holder",

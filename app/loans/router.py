@@ -4,11 +4,11 @@ endpoints of `app.loans.products_router`."""
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.idempotency import IdempotentRoute
 from app.core.openapi import ACTION, CREATE, LIST, READ, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
@@ -19,7 +19,6 @@ from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
 from app.loans.schedule import ScheduledInstallment, schedule_totals
 from app.loans.schemas import (
-    IdempotencyKey,
     LoanApply,
     LoanApprove,
     LoanDisburse,
@@ -38,9 +37,9 @@ from app.loans.schemas import (
     ScheduleTotalsOut,
     TransactionOut,
 )
-from app.users.deps import CurrentUser, SettingsDep
+from app.users.deps import IDEMPOTENT, CurrentUser, SettingsDep
 
-loans_router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
+loans_router = APIRouter(prefix="/api/v1/loans", route_class=IdempotentRoute, tags=["loans"])
 
 router = APIRouter()
 """Lenders, loan products and loans, for `create_app`."""
@@ -174,6 +173,7 @@ async def list_loans(
 
 @loans_router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     status_code=status.HTTP_201_CREATED,
     summary="Apply for a loan (admins, advisers)",
@@ -233,6 +233,7 @@ async def get_loan(
 
 @loans_router.post(
     "/{loan_id}/approve",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Approve an application (admins, managers)",
     description="`submitted` -> `approved` (409 from any other status). `approved_on` defaults "
@@ -256,6 +257,7 @@ async def approve_loan(
 
 @loans_router.post(
     "/{loan_id}/reject",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Reject an application (admins, managers)",
     description="`submitted` -> `rejected` (409 from any other status); `reason` is required.",
@@ -276,6 +278,7 @@ async def reject_loan(
 
 @loans_router.post(
     "/{loan_id}/disburse",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Disburse an approved loan (admins, managers, advisers)",
     description="`approved` -> `active` (409 from any other status): generates and stores the "
@@ -305,6 +308,7 @@ async def disburse_loan(
 
 @loans_router.post(
     "/{loan_id}/write-off",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Write a loan off (admins, managers)",
     description="`active` -> `written_off` (409 from any other status). `written_off_amount` "
@@ -383,6 +387,7 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
 
 @loans_router.post(
     "/{loan_id}/repayments",
+    dependencies=[IDEMPOTENT],
     response_model=RepaymentOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record a repayment (admins, advisers)",
@@ -390,10 +395,8 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
     "repayment re-allocates the loan in date order. 422 when the amount is above what the loan "
     "still owes (the detail states that amount) or `paid_on` is before disbursement or in the "
     "future; 409 when the loan is not active.\n\n"
-    "`Idempotency-Key` (optional, scoped to the loan): the same key with the same body returns "
-    "the original status and body with `Idempotent-Replayed: true` and records nothing; the "
-    "same key with another body is 409, and so is a duplicate that arrives while the first is "
-    "still being processed. A request that failed stored nothing and may be retried.",
+    "`Idempotency-Key` (optional): see the header; a request that failed stored nothing and "
+    "may be retried.",
     responses=errors(*ACTION),
 )
 async def record_repayment(
@@ -403,10 +406,6 @@ async def record_repayment(
     actor: CurrentUser,
     settings: SettingsDep,
     response: Response,
-    idempotency_key: Annotated[
-        IdempotencyKey | None,
-        Header(alias="Idempotency-Key", description="Makes a retried request safe."),
-    ] = None,
 ) -> Any:
     outcome = await service.record_repayment(
         session,
@@ -414,19 +413,7 @@ async def record_repayment(
         loan_id,
         service.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
         today=settings.today(),
-        idempotency_key=idempotency_key,
-        render=repayment_body,
     )
-    if outcome.replayed is not None:
-        stored = outcome.replayed
-        return JSONResponse(
-            stored.body,
-            status_code=stored.status_code,
-            headers={
-                "Idempotent-Replayed": "true",
-                "Location": f"/api/v1/loans/{loan_id}/transactions/{stored.body['id']}",
-            },
-        )
     assert outcome.transaction is not None
     response.headers["Location"] = f"/api/v1/loans/{loan_id}/transactions/{outcome.transaction.id}"
     return repayment_body(outcome.transaction)
@@ -467,6 +454,7 @@ async def get_transaction(
 
 @loans_router.post(
     "/{loan_id}/transactions/{transaction_id}/reverse",
+    dependencies=[IDEMPOTENT],
     response_model=TransactionOut,
     summary="Reverse a repayment (admins, managers)",
     description="Records a `reversal` entry (effective today, the reversed amount) and "

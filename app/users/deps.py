@@ -3,11 +3,14 @@
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.params import Depends as DependsParam
 from fastapi.security import OAuth2PasswordBearer
 
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Unauthorized
+from app.core.idempotency import IdempotencyKeyHeader
+from app.core.idempotency import begin as begin_idempotent
 from app.core.scope import Actor
 from app.core.security import decode_access_token
 from app.users.service import active_user, actor_of
@@ -40,3 +43,18 @@ async def current_user(
 
 
 CurrentUser = Annotated[Actor, Depends(current_user)]
+
+
+async def idempotency_key(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentUser,
+    key: IdempotencyKeyHeader = None,
+) -> None:
+    """`Idempotency-Key` on a creating or acting `POST` (see `app.core.idempotency`); the
+    route's router must use `IdempotentRoute`."""
+    await begin_idempotent(request, session, actor.id, key)
+
+
+IDEMPOTENT: DependsParam = Depends(idempotency_key)
+"""`dependencies=[IDEMPOTENT]` on a route makes it honour `Idempotency-Key`."""
