@@ -24,6 +24,7 @@ from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
 from app.loans.router import router as loans_router
 from app.reports.router import router as reports_router
+from app.sync.router import router as sync_router
 from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, users_router
 
@@ -64,6 +65,7 @@ TAGS = [
         "description": "Portfolio at risk, flows, coaching and impact (JSON, CSV, Excel).",
     },
     {"name": "audit", "description": "Who changed what and when."},
+    {"name": "sync", "description": "A day's field work queued offline, sent in one batch."},
     {"name": "operations", "description": "Health probes."},
 ]
 
@@ -114,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_ups_router,
         worklist_router,
         reports_router,
+        sync_router,
     ):
         app.include_router(router, dependencies=[Depends(known_centre_param)])
     build_openapi = app.openapi

@@ -1,0 +1,60 @@
+"""`POST /api/v1/sync`: a day's queued field work, sent once (API.md "Field work that
+survives a bad connection")."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from app.core.openapi import errors
+from app.core.scope import Actor
+from app.sync import dispatch
+from app.sync.schemas import MAX_OPERATIONS, SyncRequest, SyncResponse
+from app.users.deps import SettingsDep, current_user, idempotency_key, oauth2_scheme
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
+
+
+async def batch_caller(
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    """The caller, checked in a short transaction of its own: the batch holds no database
+    connection while its operations run (on SQLite it would hold the write lock they need)."""
+    async with request.app.state.sessionmaker() as session:
+        return await current_user(session, settings, token)
+
+
+@router.post(
+    "",
+    response_model=SyncResponse,
+    summary="Send a batch of queued operations",
+    description="Runs up to "
+    f"{MAX_OPERATIONS} operations in order, each exactly as if the caller had sent it "
+    "alone (its roles, scope, validation, `Idempotency-Key` and `If-Match`), in a "
+    "transaction of its own, and answers 200 with one result per operation: the status, "
+    "body, `ETag` and `Location` the single call gave. A failed operation does not stop the "
+    'next; an operation whose body or path names a failed one with `"$ref:R.id"` is 424 '
+    "and does not run. On a 412 the result's `etag` is the record's current one. `method` "
+    "is `POST` (a creating or acting path: holders, enterprises, coaching sessions, "
+    "follow-ups, loans and their actions, repayments, reversals) or `PATCH` (a record). "
+    "Sent again whole, a batch has each effect once: every result is the first one, "
+    "replayed. A malformed batch (not a list, over the limit, an unknown method or path, a "
+    "duplicate `ref`, a `$ref` to no earlier operation) is 422 and runs nothing.",
+    responses=errors(400, 401, 413, 415, 422),
+)
+async def sync(
+    batch: SyncRequest,
+    request: Request,
+    _caller: Annotated[Actor, Depends(batch_caller)],
+) -> SyncResponse:
+    allowed = dispatch.operation_routes(request.app.routes, idempotency_key)
+    depends = dispatch.plan(batch.operations, allowed)
+    results = await dispatch.run_batch(
+        request.app,
+        request.scope,
+        request.headers["authorization"],
+        batch.operations,
+        depends,
+    )
+    return SyncResponse(results=results)

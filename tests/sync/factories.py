@@ -1,0 +1,182 @@
+"""A centre's field work for the idempotency and sync tests, dated relative to the real
+today so that the same records serve a live server (which cannot have its clock frozen)."""
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from httpx import AsyncClient, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.centres.models import Centre
+from app.core.config import Settings
+from app.enterprises.models import Enterprise
+from app.holders.models import Holder
+from app.loans.models import Loan
+from app.users.models import User
+from app.users.service import actor_of
+from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
+from tests.loans.factories import make_active_loan, make_application, make_world
+
+_numbers = itertools.count(1)
+
+
+def field_day() -> date:
+    # The service's "today" is in Africa/Casablanca; a day back is safe whatever the hour.
+    return date.today() - timedelta(days=1)
+
+
+@dataclass
+class FieldWorld:
+    """A centre with one user per role, a holder owning an enterprise, an active loan and a
+    submitted application; and another centre with a holder the adviser may not see."""
+
+    centre: Centre
+    admin: User
+    manager: User
+    adviser: User
+    holder: Holder
+    enterprise: Enterprise
+    active_loan: Loan
+    application: Loan
+    elsewhere_holder: Holder
+    product_id: int
+
+
+async def make_field_world(session: AsyncSession) -> FieldWorld:
+    world = await make_world(session)
+    day = field_day()
+    admin = world.admin_actor
+    enterprise = await make_enterprise(session, world.centre, [world.holder])
+    active = await make_active_loan(
+        session,
+        admin,
+        world.holder,
+        world.product,
+        disbursed_on=day - timedelta(days=120),
+        today=day,
+    )
+    application = await make_application(
+        session, admin, world.holder, world.product, applied_on=day - timedelta(days=10), today=day
+    )
+    other_centre = await make_centre(session)
+    return FieldWorld(
+        centre=world.centre,
+        admin=world.admin,
+        manager=world.manager,
+        adviser=world.adviser,
+        holder=world.holder,
+        enterprise=enterprise,
+        active_loan=active,
+        application=application,
+        elsewhere_holder=await make_holder(session, other_centre),
+        product_id=world.product.id,
+    )
+
+
+async def make_other_adviser(session: AsyncSession, world: FieldWorld) -> User:
+    return await make_user(session, "adviser", world.centre)
+
+
+def holder_body(**overrides: Any) -> dict[str, Any]:
+    n = next(_numbers)
+    body: dict[str, Any] = {
+        "first_name": "Fatima Zahra",
+        "last_name": f"El Amrani {n}",
+        "national_id": f"SY{n:06d}",
+        "birth_date": "2001-05-17",
+        "gender": "female",
+        "area": "rural",
+        "enrolled_on": field_day().isoformat(),
+    }
+    body.update(overrides)
+    return body
+
+
+def session_body(holder_id: Any, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "advice",
+        "format": "individual",
+        "mode": "field_visit",
+        "held_on": field_day().isoformat(),
+        "duration_minutes": 45,
+        "topic": "Pricing and costing",
+        "holder_ids": [holder_id],
+    }
+    body.update(overrides)
+    return body
+
+
+def enterprise_body(owner_id: Any, **overrides: Any) -> dict[str, Any]:
+    n = next(_numbers)
+    body: dict[str, Any] = {
+        "name": f"Coopérative Tifawin {n}",
+        "legal_form": "cooperative",
+        "sector": "agri_food",
+        "area": "rural",
+        "created_on": (field_day() - timedelta(days=30)).isoformat(),
+        "owner_ids": [owner_id],
+    }
+    body.update(overrides)
+    return body
+
+
+def follow_up_body(enterprise_id: Any, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "enterprise_id": enterprise_id,
+        "visited_on": field_day().isoformat(),
+        "mode": "field_visit",
+        "enterprise_status": "active",
+        "monthly_revenue": "8500.00",
+    }
+    body.update(overrides)
+    return body
+
+
+def repayment_body(amount: str = "100.00", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"amount": amount, "paid_on": field_day().isoformat()}
+    body.update(overrides)
+    return body
+
+
+def loan_body(holder_id: int, product_id: int, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "holder_id": holder_id,
+        "product_id": product_id,
+        "principal": "10000.00",
+        "term": 12,
+        "purpose": "Matériel de couture",
+    }
+    body.update(overrides)
+    return body
+
+
+class Api:
+    """The test client with one user's bearer token."""
+
+    def __init__(self, client: AsyncClient, user: User, settings: Settings) -> None:
+        self.client = client
+        self.headers = auth(user, settings)
+        self.actor = actor_of(user)
+
+    async def post(self, url: str, body: Any = None, **headers: str) -> Response:
+        return await self.client.post(url, json=body, headers={**self.headers, **headers})
+
+    async def get(self, url: str) -> Response:
+        return await self.client.get(url, headers=self.headers)
+
+    async def sync(self, operations: list[dict[str, Any]]) -> Response:
+        return await self.post("/api/v1/sync", {"operations": operations})
+
+
+def operation(
+    ref: str, path: str, body: Any, *, method: str = "POST", key: str | None = None
+) -> dict[str, Any]:
+    return {
+        "ref": ref,
+        "method": method,
+        "path": path,
+        "body": body,
+        "idempotency_key": key or f"key-{ref}",
+    }
