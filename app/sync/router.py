@@ -9,7 +9,7 @@ from app.core.openapi import errors
 from app.core.scope import Actor
 from app.sync import dispatch
 from app.sync.schemas import MAX_OPERATIONS, SyncRequest, SyncResponse
-from app.users.deps import SettingsDep, current_user, idempotency_key, oauth2_scheme
+from app.users.deps import SettingsDep, current_user, oauth2_scheme
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
@@ -48,7 +48,7 @@ async def sync(
     request: Request,
     _caller: Annotated[Actor, Depends(batch_caller)],
 ) -> SyncResponse:
-    allowed = dispatch.operation_routes(request.app.routes, idempotency_key)
+    allowed = dispatch.operation_paths(request.app.openapi())
     depends = dispatch.plan(batch.operations, allowed)
     results = await dispatch.run_batch(
         request.app,

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints
 
 from app.core.schemas import RequestModel, ResponseModel
 
@@ -73,15 +73,6 @@ class SyncRequest(RequestModel):
     )
 
     operations: list[SyncOperation] = Field(min_length=1, max_length=MAX_OPERATIONS)
-
-    @model_validator(mode="after")
-    def refs_are_unique(self) -> "SyncRequest":
-        seen: set[str] = set()
-        for operation in self.operations:
-            if operation.ref in seen:
-                raise ValueError(f"ref {operation.ref!r} is used by two operations")
-            seen.add(operation.ref)
-        return self
 
 
 class SyncResult(ResponseModel):
