@@ -25,7 +25,7 @@ needed.
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -117,7 +117,7 @@ async def purge_expired(session: AsyncSession, cutoff: datetime) -> None:
         .order_by(IdempotentRequest.created_at)
         .limit(PURGE_BATCH)
     )
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         stale = stale.with_for_update(skip_locked=True)
     await session.execute(
         delete(IdempotentRequest)
@@ -199,7 +199,7 @@ class IdempotentRoute(APIRoute):
                 pass
         return fingerprint(document)
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def idempotent_handler(request: Request) -> Response:

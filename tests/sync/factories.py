@@ -2,15 +2,25 @@
 today so that the same records serve a live server (which cannot have its clock frozen)."""
 
 import itertools
+import os
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
 from httpx import AsyncClient, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.pool import NullPool
 
 from app.centres.models import Centre
 from app.core.config import Settings
+from app.core.db import sync_url
 from app.enterprises.models import Enterprise
 from app.holders.models import Holder
 from app.loans.models import Loan
@@ -19,6 +29,8 @@ from app.users.service import actor_of
 from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
 from tests.loans.factories import make_active_loan, make_application, make_world
 
+ROOT = Path(__file__).resolve().parents[2]
+SECRET_KEY = "test-secret-key-that-is-long-enough-for-hs256"
 _numbers = itertools.count(1)
 
 
@@ -152,6 +164,15 @@ def loan_body(holder_id: int, product_id: int, **overrides: Any) -> dict[str, An
     return body
 
 
+@dataclass
+class LiveApp:
+    """The application on a migrated database of its own, with a real pool."""
+
+    app: FastAPI
+    sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings
+
+
 class Api:
     """The test client with one user's bearer token."""
 
@@ -180,3 +201,36 @@ def operation(
         "body": body,
         "idempotency_key": key or f"key-{ref}",
     }
+
+
+def migrated_database(backend: str, directory: Path) -> str:
+    """A database of its own at the head revision (committed data, unlike the shared test
+    database whose tests roll back): a file for SQLite, a new database on the server of
+    `TEST_DATABASE_URL` for PostgreSQL."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / 'live.db'}"
+    else:
+        base = os.environ["TEST_DATABASE_URL"]
+        name = f"tracker_sync_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(sync_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.attributes["database_url"] = url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+    return url
+
+
+def drop_database(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return
+    base = os.environ["TEST_DATABASE_URL"]
+    admin = create_engine(sync_url(base), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()

@@ -1,6 +1,7 @@
 """`Idempotency-Key` on every creating or acting POST: a retry replays the first answer and
 has no second effect; another body under the same key is 409."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -8,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,14 +18,17 @@ from app.core.db import utcnow
 from app.core.idempotency import IdempotentRequest
 from app.loans import service as loans_service
 from app.users.service import actor_of
+from tests.factories import auth
 from tests.sync.factories import (
     Api,
     FieldWorld,
+    LiveApp,
     enterprise_body,
     field_day,
     follow_up_body,
     holder_body,
     loan_body,
+    make_field_world,
     make_other_adviser,
     repayment_body,
     session_body,
@@ -266,3 +271,48 @@ async def test_the_openapi_document_shows_the_header_on_each_operation(client: A
         assert "IDEMPOTENCY_TTL_HOURS" in headers[0]["description"]
     preview = document["paths"]["/api/v1/loans/schedule-preview"]["post"]
     assert not [p for p in preview.get("parameters", []) if p["name"] == "Idempotency-Key"]
+
+
+async def send_at_once(
+    live: LiveApp, case: Case, key: str | None, times: int
+) -> tuple[int, list[Any]]:
+    """A fresh world, then the case's request sent `times` times concurrently (with the same
+    key, or none); returns the audit rows it added and the responses."""
+    async with live.sessionmaker() as session:
+        world = await make_field_world(session)
+        await session.commit()
+        url, body, _other = await case.setup(session, world)
+        user = world.adviser if case.role == "adviser" else world.manager
+        before = await audit_count(session)
+    transport = ASGITransport(app=live.app)
+    async with AsyncClient(transport=transport, base_url="http://testserver") as client:
+        headers = auth(user, live.settings)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        responses = await asyncio.gather(
+            *(client.post(url, json=body, headers=headers) for _ in range(times))
+        )
+    async with live.sessionmaker() as session:
+        return await audit_count(session) - before, list(responses)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_two_concurrent_sends_with_one_key_have_one_effect_on_postgresql(
+    case: Case, live_postgres: LiveApp
+) -> None:
+    single_effect, [alone] = await send_at_once(live_postgres, case, key=None, times=1)
+    assert alone.status_code in (200, 201), alone.json()
+
+    effect, responses = await send_at_once(live_postgres, case, key="at-once", times=2)
+
+    assert effect == single_effect > 0
+    statuses = sorted(r.status_code for r in responses)
+    done = [r for r in responses if r.status_code == alone.status_code]
+    assert statuses in ([alone.status_code, 409], [alone.status_code] * 2), statuses
+    originals = [r for r in done if "idempotent-replayed" not in r.headers]
+    assert len(originals) == 1
+    for response in done:
+        assert response.json() == originals[0].json()
+    for response in responses:
+        if response.status_code == 409:
+            assert "same time" in response.json()["detail"]
