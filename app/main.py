@@ -116,9 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_ups_router,
         worklist_router,
         reports_router,
-        sync_router,
     ):
         app.include_router(router, dependencies=[Depends(known_centre_param)])
+    # No request-wide session on the batch route: its operations run as requests of their own.
+    app.include_router(sync_router)
     build_openapi = app.openapi
 
     def openapi_with_examples() -> dict[str, Any]:

@@ -1,8 +1,13 @@
 """A centre's field work for the idempotency and sync tests, dated relative to the real
 today so that the same records serve a live server (which cannot have its clock frozen)."""
 
+import asyncio
 import itertools
 import os
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -12,7 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
-from httpx import AsyncClient, Response
+from httpx import AsyncClient, Response, TransportError
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -234,3 +239,59 @@ def drop_database(url: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """`uvicorn app.main:app` in a process of its own, on a free port, that a test can kill."""
+
+    def __init__(self, database_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "ENVIRONMENT": "development",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET_KEY,
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "app.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+
+    async def ready(self, within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
+        async with AsyncClient(base_url=self.url) as client:
+            while True:
+                try:
+                    if (await client.get("/health/live")).status_code == 200:
+                        return
+                except TransportError:
+                    pass
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start")
+                await asyncio.sleep(0.1)
+
+    def kill(self) -> None:
+        """SIGKILL: no graceful shutdown, no chance to finish the request in progress."""
+        self.process.kill()
+        self.process.wait(timeout=30)
