@@ -29,7 +29,8 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Header, Request, Response
+from fastapi import Depends, Header, Request, Response
+from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 from sqlalchemy import (
@@ -47,7 +48,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, UTCDateTime, utcnow
+from app.core.db import Base, SessionDep, UTCDateTime, utcnow
+from app.core.deps import CurrentUser
 from app.core.errors import Conflict
 from app.core.text import NoNul
 
@@ -246,3 +248,19 @@ async def begin(request: Request, session: AsyncSession, user_id: int, key: str 
         ttl=ttl,
     )
     request.state.idempotent_request = (session, record)
+
+
+async def idempotency_key(
+    request: Request,
+    session: SessionDep,
+    actor: CurrentUser,
+    key: IdempotencyKeyHeader = None,
+) -> None:
+    """The dependency behind `IDEMPOTENT`: the caller is authenticated first, so a key is
+    only ever looked up for an active user."""
+    await begin(request, session, actor.id, key)
+
+
+IDEMPOTENT: DependsParam = Depends(idempotency_key)
+"""`dependencies=[IDEMPOTENT]` on a route of an `IdempotentRoute` router makes it honour
+`Idempotency-Key`."""

@@ -5,11 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
+from app.core.deps import SettingsDep, current_user, oauth2_scheme
 from app.core.openapi import errors
 from app.core.scope import Actor
 from app.sync import dispatch
 from app.sync.schemas import MAX_OPERATIONS, SyncRequest, SyncResponse
-from app.users.deps import SettingsDep, current_user, oauth2_scheme
 
 router = APIRouter(prefix="/api/v1/sync", tags=["sync"])
 
@@ -22,7 +22,7 @@ async def batch_caller(
     """The caller, checked in a short transaction of its own: the batch holds no database
     connection while its operations run (on SQLite it would hold the write lock they need)."""
     async with request.app.state.sessionmaker() as session:
-        return await current_user(session, settings, token)
+        return await current_user(request, session, settings, token)
 
 
 @router.post(

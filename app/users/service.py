@@ -8,15 +8,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.patching import apply_changes, patch_values
 from app.core.scope import Actor, Role
-from app.core.security import hash_password, hash_password_sync, verify_password
+from app.core.security import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    hash_password_sync,
+    verify_password,
+)
 from app.users.models import LoginAttempt, User
+from app.users.schemas import NULLABLE_ON_PATCH, UserUpdate
 
 # Verifying against a real hash when the account is unknown keeps response times alike,
 # so that timing does not reveal which emails exist.
@@ -33,7 +39,7 @@ def actor_of(user: User) -> Actor:
     )
 
 
-async def check_throttle(
+async def ensure_not_throttled(
     session: AsyncSession, settings: Settings, email: str, address: str
 ) -> None:
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
@@ -58,7 +64,7 @@ async def authenticate(
     email = email.strip().lower()
     if "\x00" in email + password:
         return None
-    await check_throttle(session, settings, email, address)
+    await ensure_not_throttled(session, settings, email, address)
     user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
     valid = await verify_password(password, user.password_hash if user else _DUMMY_HASH)
     succeeded = bool(user is not None and valid and user.is_active)
@@ -70,6 +76,13 @@ async def authenticate(
 async def active_user(session: AsyncSession, user_id: int) -> User | None:
     user = await session.get(User, user_id)
     return user if user is not None and user.is_active else None
+
+
+async def load_actor(session: AsyncSession, user_id: int) -> Actor | None:
+    """The caller a valid token names: its active user, as an `Actor` (see
+    `app.core.deps.current_user`)."""
+    user = await active_user(session, user_id)
+    return actor_of(user) if user is not None else None
 
 
 async def list_users(
@@ -87,7 +100,7 @@ async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
     return user
 
 
-async def check_centre_for_role(session: AsyncSession, role: Role, centre_id: int | None) -> None:
+async def ensure_centre_fits_role(session: AsyncSession, role: Role, centre_id: int | None) -> None:
     if centre_id is not None and await session.get(Centre, centre_id) is None:
         raise RuleViolation("centre_id", "no such centre")
     if role == Role.adviser and centre_id is None:
@@ -110,7 +123,7 @@ async def create_user(
     if actor is not None:
         actor.require(Role.admin)
     email = email.strip().lower()
-    await check_centre_for_role(session, role, centre_id)
+    await ensure_centre_fits_role(session, role, centre_id)
     if (await session.execute(select(User.id).where(User.email == email))).first():
         raise Conflict("A user with this email already exists.", errors=[("email", "already used")])
     user = User(
@@ -138,15 +151,41 @@ async def create_user(
     return user
 
 
-async def update_user(
-    session: AsyncSession, actor: Actor, user_id: int, values: dict[str, Any], if_match: str | None
+async def create_user_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    centre_id: int | None,
+    full_name: str,
 ) -> User:
+    """An account created from the command line (`tracker users create`, no acting user):
+    the password needs at least MIN_PASSWORD_LENGTH characters (RuleViolation naming
+    `password`), then the rules of `create_user`."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation("password", f"needs at least {MIN_PASSWORD_LENGTH} characters")
+    return await create_user(
+        session,
+        None,
+        email=email,
+        full_name=full_name,
+        password=password,
+        role=role,
+        centre_id=centre_id,
+    )
+
+
+async def update_user(
+    session: AsyncSession, actor: Actor, user_id: int, patch: UserUpdate, if_match: str | None
+) -> User:
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     user = await get_user(session, actor, user_id)
-    check_if_match(if_match, user.version)
+    ensure_if_match(if_match, user.version)
     password = values.pop("password", None)
     role = Role(values.get("role", user.role))
     centre_id = values.get("centre_id", user.centre_id)
-    await check_centre_for_role(session, role, centre_id)
+    await ensure_centre_fits_role(session, role, centre_id)
     if user.id == actor.id and (values.get("is_active") is False or role != Role.admin):
         raise Conflict("Admins cannot deactivate or demote themselves.")
     changes = apply_changes(

@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.core.idempotency import IdempotentRequest
-from app.loans import service as loans_service
+from app.loans import lifecycle
+from app.loans import repayments as loan_repayments
 from app.users.service import actor_of
 from tests.factories import auth
 from tests.sync.factories import (
@@ -92,7 +93,7 @@ async def reject(_s: AsyncSession, w: FieldWorld) -> tuple[str, dict[str, Any], 
 
 async def disburse(s: AsyncSession, w: FieldWorld) -> tuple[str, dict[str, Any], dict[str, Any]]:
     day = field_day()
-    await loans_service.approve_loan(
+    await lifecycle.approve_loan(
         s, actor_of(w.admin), w.application.id, approved_on=day - timedelta(days=5), today=day
     )
     await s.commit()
@@ -118,11 +119,11 @@ async def repayments(_s: AsyncSession, w: FieldWorld) -> tuple[str, dict[str, An
 
 async def reverse(s: AsyncSession, w: FieldWorld) -> tuple[str, dict[str, Any], dict[str, Any]]:
     day = field_day()
-    outcome = await loans_service.record_repayment(
+    outcome = await loan_repayments.record_repayment(
         s,
         actor_of(w.admin),
         w.active_loan.id,
-        loans_service.NewRepayment(amount=Decimal("300.00"), paid_on=day, reference=None),
+        loan_repayments.NewRepayment(amount=Decimal("300.00"), paid_on=day, reference=None),
         today=day,
     )
     await s.commit()
