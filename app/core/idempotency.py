@@ -18,7 +18,7 @@ retried) is 409: on PostgreSQL the unique constraint on (user, path, key) makes 
 insert wait for the first transaction and then fail; SQLite runs write transactions one
 at a time, so there the duplicate simply sees the stored answer and replays it.
 
-Rows are kept `IDEMPOTENCY_TTL_HOURS`; each new row deletes up to `PURGE_BATCH` expired
+Rows are kept `IDEMPOTENCY_TTL_HOURS`; every tenth new row deletes up to a hundred expired
 ones (an indexed delete, skipping rows other transactions hold), so no background job is
 needed.
 """
@@ -55,8 +55,10 @@ from app.core.text import NoNul
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 STORED_HEADERS = ("content-type", "location", "etag")
-PURGE_BATCH = 20
-"""Expired rows deleted by each new row: more than are created, so the table stays bounded."""
+PURGE_EVERY = 10
+PURGE_BATCH = 100
+"""Every `PURGE_EVERY`th new row deletes up to `PURGE_BATCH` expired ones: more than are
+created in between, so the table stays bounded, for one statement per ten keyed requests."""
 
 IdempotencyKeyHeader = Annotated[
     Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul] | None,
@@ -156,15 +158,16 @@ async def claim_key(
             raise in_flight()
         else:
             raise Replay(replay_response(earlier))
-    await purge_expired(session, cutoff)
     record = IdempotentRequest(user_id=user_id, path=path, key=key, request_hash=request_hash)
     session.add(record)
     try:
         await session.flush()
     except IntegrityError as exc:
-        # Another transaction inserted the same key after the look-up: it waited for that
-        # one to commit, so the first request is done (or was just in flight): 409.
+        # Another transaction inserted the same key after the look-up: this insert waited
+        # for that one to commit, so it was in flight when this request arrived: 409.
         raise in_flight() from exc
+    if record.id % PURGE_EVERY == 0:
+        await purge_expired(session, cutoff)
     return record
 
 
