@@ -150,6 +150,7 @@ async def get_coaching_session(
 
 @router.patch(
     "/{session_id}",
+    dependencies=[IDEMPOTENT],
     response_model=SessionOut,
     summary="Change a coaching session",
     description="Partial update by the adviser who logged it, or a manager or admin in scope "

@@ -127,6 +127,7 @@ async def get_enterprise(
 
 @router.patch(
     "/{enterprise_id}",
+    dependencies=[IDEMPOTENT],
     response_model=EnterpriseOut,
     summary="Change an enterprise",
     description="Partial update by advisers, managers and admins in scope; `owner_ids` "

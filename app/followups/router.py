@@ -170,6 +170,7 @@ async def get_follow_up(
 
 @router.patch(
     "/{follow_up_id}",
+    dependencies=[IDEMPOTENT],
     response_model=FollowUpOut,
     summary="Change an enterprise follow-up",
     description="Partial update by the adviser who recorded it, or a manager or admin in "

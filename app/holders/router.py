@@ -137,6 +137,7 @@ async def get_holder(
 
 @router.patch(
     "/{holder_id}",
+    dependencies=[IDEMPOTENT],
     response_model=HolderOut,
     summary="Change a project holder",
     description="Partial update by advisers, managers and admins in scope. Send the `ETag` "

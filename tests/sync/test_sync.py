@@ -181,15 +181,14 @@ async def test_a_stale_if_match_is_412_with_the_current_version(
     current = await as_adviser.get(path)
     etag = current.headers["etag"]
     change = {"phone": "+212612345678"}
-    response = await as_adviser.sync(
-        [
-            {**operation("fresh", path, change, method="PATCH"), "if_match": etag},
-            {
-                **operation("stale", path, {"phone": "+212699999999"}, method="PATCH"),
-                "if_match": etag,
-            },
-        ]
-    )
+    batch = [
+        {**operation("fresh", path, change, method="PATCH"), "if_match": etag},
+        {
+            **operation("stale", path, {"phone": "+212699999999"}, method="PATCH"),
+            "if_match": etag,
+        },
+    ]
+    response = await as_adviser.sync(batch)
     fresh, stale = response.json()["results"]
     assert fresh["status"] == 200
     assert fresh["body"]["phone"] == "+212612345678"
@@ -197,6 +196,11 @@ async def test_a_stale_if_match_is_412_with_the_current_version(
     assert stale["etag"] == fresh["etag"] != etag
     reloaded = await as_adviser.get(path)
     assert reloaded.json()["phone"] == "+212612345678"
+
+    # Resent whole (the first answer was lost): the change is replayed, not refused as stale.
+    again = await as_adviser.sync(batch)
+    assert again.json()["results"][0] == fresh
+    assert (await as_adviser.get(path)).json()["version"] == reloaded.json()["version"]
 
 
 async def assert_refused_and_nothing_written(
