@@ -207,7 +207,8 @@ async def run_batch(
     ids: dict[str, int] = {}
     statuses: dict[str, int] = {}
     results: list[SyncResult] = []
-    for operation, named in zip(operations, depends, strict=True):
+    batch_id = outer.get("state", {}).get("request_id")
+    for index, (operation, named) in enumerate(zip(operations, depends, strict=True)):
         failed = sorted(ref for ref in named if ref not in ids)
         if failed:
             result = failed_dependency(failed[0], statuses[failed[0]])
@@ -218,6 +219,9 @@ async def run_batch(
         headers = {"authorization": authorization, "idempotency-key": operation.idempotency_key}
         if operation.if_match is not None:
             headers["if-match"] = operation.if_match
+        if batch_id:
+            # The batch's request id with the operation's position, so logs correlate.
+            headers["x-request-id"] = f"{batch_id}.{index}"
         body = substitute(operation.body, ids)
         outcome = await call(app, outer, operation.method, path, headers, body)
         etag = outcome.headers.get("etag")
