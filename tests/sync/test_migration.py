@@ -2,23 +2,29 @@
 upgrade is still answered from the stored response."""
 
 import asyncio
+import hashlib
+import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import func, select
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import func, select, text
+from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker, sync_url
 from app.core.idempotency import IdempotentRequest
 from app.loans import repayments
-from app.loans.models import IdempotencyRecord, LoanTransaction
+from app.loans.models import LoanTransaction
 from app.main import create_app
 from app.users.service import actor_of
 from tests.factories import auth
@@ -49,6 +55,30 @@ def alembic(url: str) -> Config:
     return config
 
 
+def insert_old_key(url: str, loan_id: int, body: dict[str, Any], stored: dict[str, Any]) -> None:
+    """The row the loan-scoped helper wrote before 0007: SHA-256 of the normalised body with
+    sorted keys, and the response body as JSON."""
+    fingerprint = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    engine = create_sync_engine(sync_url(url), poolclass=NullPool)
+    as_json = "CAST(:body AS JSON)" if engine.dialect.name == "postgresql" else ":body"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO idempotency_records (loan_id, key, request_hash, status_code, "
+                f"response_body, created_at, updated_at) VALUES (:loan, :key, :hash, 201, "
+                f"{as_json}, :now, :now)"
+            ),
+            {
+                "loan": loan_id,
+                "key": "sent-before-upgrade",
+                "hash": fingerprint,
+                "body": json.dumps(stored),
+                "now": datetime.now(UTC).replace(tzinfo=None),
+            },
+        )
+    engine.dispose()
+
+
 async def test_old_repayment_keys_still_replay_after_the_upgrade(scratch_url: str) -> None:
     config = alembic(scratch_url)
     before_0007 = ScriptDirectory.from_config(config).get_revision("0007").down_revision
@@ -74,22 +104,11 @@ async def test_old_repayment_keys_still_replay_after_the_upgrade(scratch_url: st
             "kind": "repayment",
             "amount": "945.60",
         }
-        # What the service-level helper stored before 0007 (same fingerprint recipe).
-        session.add(
-            IdempotencyRecord(
-                loan_id=world.active_loan.id,
-                key="sent-before-upgrade",
-                request_hash=repayments.request_fingerprint(
-                    repayments.NewRepayment(Decimal("945.60"), day, "REC-7")
-                ),
-                status_code=201,
-                response_body=stored,
-            )
-        )
         await session.commit()
     await engine.dispose()
 
     await asyncio.to_thread(command.downgrade, config, before_0007)
+    await asyncio.to_thread(insert_old_key, scratch_url, world.active_loan.id, body, stored)
     await asyncio.to_thread(command.upgrade, config, "head")
 
     settings = Settings(environment="development", database_url=scratch_url, secret_key=SECRET_KEY)
