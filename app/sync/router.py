@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from app.core.deps import SettingsDep, current_user, oauth2_scheme
-from app.core.openapi import errors
+from app.core.openapi import errors, roles_doc
+from app.core.roles import READERS
 from app.core.scope import Actor
 from app.sync import dispatch
 from app.sync.schemas import MAX_OPERATIONS, SyncRequest, SyncResponse
@@ -29,6 +30,8 @@ async def batch_caller(
 @router.post(
     "",
     response_model=SyncResponse,
+    # Any role may send a batch; each operation is then held to its own route's roles.
+    openapi_extra=roles_doc(READERS),
     summary="Send a batch of queued operations",
     description="Runs up to "
     f"{MAX_OPERATIONS} operations in order, each exactly as if the caller had sent it "

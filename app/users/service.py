@@ -14,6 +14,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes, patch_values
+from app.core.roles import ADMINS
 from app.core.scope import Actor, Role
 from app.core.security import (
     MIN_PASSWORD_LENGTH,
@@ -88,12 +89,12 @@ async def load_actor(session: AsyncSession, user_id: int) -> Actor | None:
 async def list_users(
     session: AsyncSession, actor: Actor, page: PageParams, order_by: list[Any]
 ) -> tuple[list[User], int]:
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     return await paginate(session, select(User), page, order_by)
 
 
 async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("User not found.")
@@ -121,7 +122,7 @@ async def create_user(
 ) -> User:
     """Create a user; `actor` None means the command line (an operator on the server)."""
     if actor is not None:
-        actor.require(Role.admin)
+        actor.require(*ADMINS)
     email = email.strip().lower()
     await ensure_centre_fits_role(session, role, centre_id)
     if (await session.execute(select(User.id).where(User.email == email))).first():

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.main import create_app
+from tests.helpers import Api
 from tests.sync.factories import (
     SECRET_KEY,
-    Api,
     FieldWorld,
     LiveApp,
     drop_database,

@@ -30,8 +30,8 @@ from app.enterprises.models import Enterprise
 from app.holders.models import Holder
 from app.loans.models import Loan
 from app.users.models import User
-from app.users.service import actor_of
-from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
+from tests.factories import make_centre, make_enterprise, make_holder, make_user
+from tests.helpers import Api
 from tests.loans.factories import make_active_loan, make_application, make_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,22 +178,9 @@ class LiveApp:
     settings: Settings
 
 
-class Api:
-    """The test client with one user's bearer token."""
-
-    def __init__(self, client: AsyncClient, user: User, settings: Settings) -> None:
-        self.client = client
-        self.headers = auth(user, settings)
-        self.actor = actor_of(user)
-
-    async def post(self, url: str, body: Any = None, **headers: str) -> Response:
-        return await self.client.post(url, json=body, headers={**self.headers, **headers})
-
-    async def get(self, url: str) -> Response:
-        return await self.client.get(url, headers=self.headers)
-
-    async def sync(self, operations: list[dict[str, Any]]) -> Response:
-        return await self.post("/api/v1/sync", {"operations": operations})
+async def send_batch(api: Api, operations: list[dict[str, Any]]) -> Response:
+    """`POST /api/v1/sync` as the user of `api`."""
+    return await api.post("/api/v1/sync", {"operations": operations})
 
 
 def operation(

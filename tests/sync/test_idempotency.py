@@ -19,9 +19,8 @@ from app.core.idempotency import IdempotentRequest
 from app.loans import lifecycle
 from app.loans import repayments as loan_repayments
 from app.users.service import actor_of
-from tests.factories import auth
+from tests.helpers import Api, auth
 from tests.sync.factories import (
-    Api,
     FieldWorld,
     LiveApp,
     enterprise_body,

@@ -27,7 +27,7 @@ from app.loans import repayments
 from app.loans.models import LoanTransaction
 from app.main import create_app
 from app.users.service import actor_of
-from tests.factories import auth
+from tests.helpers import auth
 from tests.sync.factories import (
     ROOT,
     SECRET_KEY,

@@ -13,14 +13,15 @@ from app.enterprises.models import Enterprise
 from app.followups.models import FollowUp
 from app.holders.models import Holder
 from app.loans.models import LoanStatus, LoanTransaction, TransactionKind
+from tests.helpers import Api
 from tests.sync.factories import (
-    Api,
     FieldWorld,
     enterprise_body,
     follow_up_body,
     holder_body,
     operation,
     repayment_body,
+    send_batch,
     session_body,
 )
 
@@ -75,7 +76,7 @@ async def test_an_offline_day_goes_in_once_however_often_it_is_sent(
     before = await effects(session, world)
     operations = offline_day(world)
 
-    first = await as_adviser.sync(operations)
+    first = await send_batch(as_adviser, operations)
     assert first.status_code == 200, first.json()
     results = first.json()["results"]
     assert [r["ref"] for r in results] == ["h", "s", "e", "f", "r"]
@@ -93,7 +94,7 @@ async def test_an_offline_day_goes_in_once_however_often_it_is_sent(
     holder = (await session.execute(select(Holder).where(Holder.id == holder_id))).scalar_one()
     assert holder.centre_id == world.centre.id
 
-    again = await as_adviser.sync(operations)
+    again = await send_batch(as_adviser, operations)
     assert again.status_code == 200
     assert again.json() == first.json()
     assert await effects(session, world) == after
@@ -103,7 +104,7 @@ async def test_each_operation_is_audited_as_its_single_call_would_be(
     world: FieldWorld, session: AsyncSession, as_adviser: Api
 ) -> None:
     start = await last_audit_id(session)
-    batch = await as_adviser.sync(offline_day(world, "batch-"))
+    batch = await send_batch(as_adviser, offline_day(world, "batch-"))
     assert [r["status"] for r in batch.json()["results"]] == [201] * 5
     middle = await last_audit_id(session)
     by_batch = await audit_trail(session, start)
@@ -138,7 +139,7 @@ async def test_mixed_outcomes_each_get_their_own_result(
         operation("chained", "/api/v1/follow-ups", follow_up_body("$ref:bad-session.id")),
         operation("ok-session", "/api/v1/coaching-sessions", session_body("$ref:ok-holder.id")),
     ]
-    response = await as_adviser.sync(operations)
+    response = await send_batch(as_adviser, operations)
     assert response.status_code == 200
     results = response.json()["results"]
     assert [r["status"] for r in results] == [201, 404, 422, 424, 424, 201]
@@ -158,12 +159,13 @@ async def test_an_advisers_batch_cannot_approve_a_loan(
     world: FieldWorld, session: AsyncSession, as_adviser: Api
 ) -> None:
     before = await effects(session, world)
-    response = await as_adviser.sync(
+    response = await send_batch(
+        as_adviser,
         [
             operation("h", "/api/v1/holders", holder_body()),
             operation("approve", f"/api/v1/loans/{world.application.id}/approve", {}),
             operation("s", "/api/v1/coaching-sessions", session_body("$ref:h.id")),
-        ]
+        ],
     )
     results = response.json()["results"]
     assert [r["status"] for r in results] == [201, 403, 201]
@@ -188,7 +190,7 @@ async def test_a_stale_if_match_is_412_with_the_current_version(
             "if_match": etag,
         },
     ]
-    response = await as_adviser.sync(batch)
+    response = await send_batch(as_adviser, batch)
     fresh, stale = response.json()["results"]
     assert fresh["status"] == 200
     assert fresh["body"]["phone"] == "+212612345678"
@@ -198,7 +200,7 @@ async def test_a_stale_if_match_is_412_with_the_current_version(
     assert reloaded.json()["phone"] == "+212612345678"
 
     # Resent whole (the first answer was lost): the change is replayed, not refused as stale.
-    again = await as_adviser.sync(batch)
+    again = await send_batch(as_adviser, batch)
     assert again.json()["results"][0] == fresh
     assert (await as_adviser.get(path)).json()["version"] == reloaded.json()["version"]
 

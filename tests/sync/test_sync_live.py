@@ -18,7 +18,7 @@ from app.core.db import create_engine as create_async_engine
 from app.core.db import create_sessionmaker, sync_url
 from app.holders.models import Holder
 from app.loans.models import LoanTransaction, TransactionKind
-from tests.factories import auth
+from tests.helpers import auth
 from tests.sync.factories import (
     SECRET_KEY,
     FieldWorld,
