@@ -4,6 +4,7 @@ from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.core.audit import AuditEvent
 from app.core.db import Base
+from app.core.idempotency import IdempotentRequest
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
 from app.holders.models import Holder
@@ -29,6 +30,7 @@ __all__ = [
     "FollowUp",
     "Holder",
     "IdempotencyRecord",
+    "IdempotentRequest",
     "Installment",
     "Lender",
     "Loan",

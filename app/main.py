@@ -37,6 +37,7 @@ from app.loans.router import router as loans_router
 from app.pages.router import router as pages_router
 from app.pages.static import mount_static
 from app.reports.router import router as reports_router
+from app.sync.router import router as sync_router
 from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, describe_throttling, users_router
 from app.users.service import load_actor
@@ -78,6 +79,7 @@ TAGS = [
         "description": "Portfolio at risk, flows, coaching and impact (JSON, CSV, Excel).",
     },
     {"name": "audit", "description": "Who changed what and when."},
+    {"name": "sync", "description": "A day's field work queued offline, sent in one batch."},
     {"name": "operations", "description": "Health probes."},
 ]
 
@@ -189,6 +191,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reports_router,
     ):
         app.include_router(router, dependencies=[Depends(known_centre_param)])
+    # No request-wide session on the batch route: its operations run as requests of their own.
+    app.include_router(sync_router)
     build_openapi = app.openapi
 
     def openapi_with_examples() -> dict[str, Any]:

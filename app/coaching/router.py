@@ -16,12 +16,15 @@ from app.coaching.service import SessionFilters, SessionWithRoster
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
+from app.core.idempotency import IDEMPOTENT, IdempotentRoute
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
 from app.core.roles import READERS, WRITERS
 
-router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
+router = APIRouter(
+    prefix="/api/v1/coaching-sessions", route_class=IdempotentRoute, tags=["coaching"]
+)
 
 session_sort = sorting(
     {
@@ -111,6 +114,7 @@ async def list_coaching_sessions(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=SessionOut,
     status_code=status.HTTP_201_CREATED,
     summary="Log a coaching session",
@@ -152,6 +156,7 @@ async def get_coaching_session(
 
 @router.patch(
     "/{session_id}",
+    dependencies=[IDEMPOTENT],
     response_model=SessionOut,
     summary="Change a coaching session",
     description="Partial update by the adviser who logged it, or a manager or admin in scope "

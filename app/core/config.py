@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     login_address_max_failures: int = Field(default=20, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # The contract keeps idempotency keys at least a day.
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
     log_level: str = "INFO"
     db_connect_timeout: float = Field(default=5.0, gt=0, le=120)
     """Seconds to open a database connection before answering 503."""

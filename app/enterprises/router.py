@@ -6,6 +6,7 @@ from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Region, Sector
+from app.core.idempotency import IDEMPOTENT, IdempotentRoute
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
@@ -19,7 +20,7 @@ from app.enterprises.schemas import (
     EnterpriseUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
+router = APIRouter(prefix="/api/v1/enterprises", route_class=IdempotentRoute, tags=["enterprises"])
 
 enterprise_sort = sorting(
     {
@@ -88,6 +89,7 @@ async def list_enterprises(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=EnterpriseOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register an enterprise",
@@ -131,6 +133,7 @@ async def get_enterprise(
 
 @router.patch(
     "/{enterprise_id}",
+    dependencies=[IDEMPOTENT],
     response_model=EnterpriseOut,
     summary="Change an enterprise",
     description="Partial update, in the caller's scope; `owner_ids` "

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
+from app.core.idempotency import IDEMPOTENT, IdempotentRoute
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
@@ -22,7 +23,7 @@ from app.followups.schemas import (
 )
 from app.followups.service import FollowUpFilters
 
-router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
+router = APIRouter(prefix="/api/v1/follow-ups", route_class=IdempotentRoute, tags=["follow-ups"])
 me_router = APIRouter(prefix="/api/v1/me", tags=["follow-ups"])
 
 follow_up_sort = sorting(
@@ -132,6 +133,7 @@ async def follow_ups_due(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=FollowUpOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record an enterprise follow-up",
@@ -174,6 +176,7 @@ async def get_follow_up(
 
 @router.patch(
     "/{follow_up_id}",
+    dependencies=[IDEMPOTENT],
     response_model=FollowUpOut,
     summary="Change an enterprise follow-up",
     description="Partial update by the adviser who recorded it, or a manager or admin in "

@@ -7,6 +7,7 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Gender, Region, Sector
+from app.core.idempotency import IDEMPOTENT, IdempotentRoute
 from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
@@ -20,7 +21,7 @@ from app.holders.schemas import (
     HolderUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
+router = APIRouter(prefix="/api/v1/holders", route_class=IdempotentRoute, tags=["holders"])
 
 holder_sort = sorting(
     {
@@ -97,6 +98,7 @@ async def list_holders(
 
 @router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=HolderOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a project holder",
@@ -141,6 +143,7 @@ async def get_holder(
 
 @router.patch(
     "/{holder_id}",
+    dependencies=[IDEMPOTENT],
     response_model=HolderOut,
     summary="Change a project holder",
     description="Partial update, in the caller's scope. Send the `ETag` "

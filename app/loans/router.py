@@ -4,12 +4,12 @@ endpoints of `app.loans.products_router`."""
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
+from app.core.idempotency import IDEMPOTENT, IdempotentRoute
 from app.core.openapi import ACTION, CREATE, LIST, READ, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
@@ -21,7 +21,6 @@ from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
 from app.loans.schedule import ScheduledInstallment, schedule_totals
 from app.loans.schemas import (
-    IdempotencyKey,
     LoanApply,
     LoanApprove,
     LoanDisburse,
@@ -41,7 +40,7 @@ from app.loans.schemas import (
     TransactionOut,
 )
 
-loans_router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
+loans_router = APIRouter(prefix="/api/v1/loans", route_class=IdempotentRoute, tags=["loans"])
 
 router = APIRouter()
 """Lenders, loan products and loans, for `create_app`."""
@@ -177,6 +176,7 @@ async def list_loans(
 
 @loans_router.post(
     "",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     status_code=status.HTTP_201_CREATED,
     summary="Apply for a loan",
@@ -228,6 +228,7 @@ async def get_loan(
 
 @loans_router.post(
     "/{loan_id}/approve",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Approve an application",
     description="`submitted` -> `approved` (409 from any other status). `approved_on` defaults "
@@ -252,6 +253,7 @@ async def approve_loan(
 
 @loans_router.post(
     "/{loan_id}/reject",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Reject an application",
     description="`submitted` -> `rejected` (409 from any other status); `reason` is required.",
@@ -273,6 +275,7 @@ async def reject_loan(
 
 @loans_router.post(
     "/{loan_id}/disburse",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Disburse an approved loan",
     description="`approved` -> `active` (409 from any other status): generates and stores the "
@@ -303,6 +306,7 @@ async def disburse_loan(
 
 @loans_router.post(
     "/{loan_id}/write-off",
+    dependencies=[IDEMPOTENT],
     response_model=LoanOut,
     summary="Write a loan off",
     description="`active` -> `written_off` (409 from any other status). `written_off_amount` "
@@ -383,6 +387,7 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
 
 @loans_router.post(
     "/{loan_id}/repayments",
+    dependencies=[IDEMPOTENT],
     response_model=RepaymentOut,
     status_code=status.HTTP_201_CREATED,
     summary="Record a repayment",
@@ -390,10 +395,8 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
     "repayment re-allocates the loan in date order. 422 when the amount is above what the loan "
     "still owes (the detail states that amount) or `paid_on` is before disbursement or in the "
     "future; 409 when the loan is not active.\n\n"
-    "`Idempotency-Key` (optional, scoped to the loan): the same key with the same body returns "
-    "the original status and body with `Idempotent-Replayed: true` and records nothing; the "
-    "same key with another body is 409, and so is a duplicate that arrives while the first is "
-    "still being processed. A request that failed stored nothing and may be retried.",
+    "`Idempotency-Key` (optional): see the header; a request that failed stored nothing and "
+    "may be retried.",
     responses=errors(*ACTION),
     openapi_extra=roles_doc(rules.REPAY_ROLES),
 )
@@ -404,10 +407,6 @@ async def record_repayment(
     actor: CurrentUser,
     settings: SettingsDep,
     response: Response,
-    idempotency_key: Annotated[
-        IdempotencyKey | None,
-        Header(alias="Idempotency-Key", description="Makes a retried request safe."),
-    ] = None,
 ) -> Any:
     outcome = await repayments.record_repayment(
         session,
@@ -415,19 +414,7 @@ async def record_repayment(
         loan_id,
         repayments.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
         today=settings.today(),
-        idempotency_key=idempotency_key,
-        render=repayment_body,
     )
-    if outcome.replayed is not None:
-        stored = outcome.replayed
-        return JSONResponse(
-            stored.body,
-            status_code=stored.status_code,
-            headers={
-                "Idempotent-Replayed": "true",
-                "Location": f"/api/v1/loans/{loan_id}/transactions/{stored.body['id']}",
-            },
-        )
     assert outcome.transaction is not None
     response.headers["Location"] = f"/api/v1/loans/{loan_id}/transactions/{outcome.transaction.id}"
     return repayment_body(outcome.transaction)
@@ -473,6 +460,7 @@ async def get_transaction(
 
 @loans_router.post(
     "/{loan_id}/transactions/{transaction_id}/reverse",
+    dependencies=[IDEMPOTENT],
     response_model=TransactionOut,
     summary="Reverse a repayment",
     description="Records a `reversal` entry (effective today, the reversed amount) and "

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
-from app.loans.models import Allocation, IdempotencyRecord, LoanTransaction
+from app.core.idempotency import IdempotentRequest
+from app.loans.models import Allocation, LoanTransaction
 from tests.helpers import Api, error_fields
 from tests.loans.factories import LoanWorld, make_active_loan, make_application, repay
 
@@ -101,7 +102,7 @@ async def test_same_idempotency_key_and_body_replays_the_original_answer(
     assert other_body.status_code == 409
     assert await repayment_count(session, url) == 1
 
-    # Keys are scoped to the loan.
+    # Keys are scoped to the path, which names the loan.
     other_loan = await make_active_loan(session, world.admin_actor, world.holder, world.product)
     await session.commit()
     elsewhere = await as_adviser.post(
@@ -110,7 +111,7 @@ async def test_same_idempotency_key_and_body_replays_the_original_answer(
     assert elsewhere.status_code == 201
     assert elsewhere.json()["id"] != first.json()["id"]
     stored = (
-        await session.execute(select(func.count()).select_from(IdempotencyRecord))
+        await session.execute(select(func.count()).select_from(IdempotentRequest))
     ).scalar_one()
     assert stored == 2
 
