@@ -14,11 +14,11 @@ from app.core.config import get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import DomainError
 from app.core.scope import Role
-from app.core.security import MIN_PASSWORD_LENGTH
 from app.holders.demo import seed as seed_holders
 from app.loans.demo import seed as seed_loans
 from app.users import service as users
 from app.users.models import User
+from app.users.passwords import MIN_PASSWORD_LENGTH
 
 CENTRES = [
     ("CAS-01", "Centre d'entreprises solidaires de Casablanca", "casablanca_settat", "Casablanca"),

@@ -63,7 +63,9 @@ async def make_user(
 
 
 def auth(user: User, settings: Settings) -> dict[str, str]:
-    token, _ = create_access_token(user.id, settings.signing_key, settings.access_token_minutes)
+    token, _ = create_access_token(
+        user.id, settings.signing_key, settings.access_token_minutes, user.password_generation
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

@@ -30,12 +30,14 @@ async def current_user(
 ) -> Actor:
     if not token:
         raise Unauthorized()
-    user_id = decode_access_token(token, settings.signing_key)
-    if user_id is None:
+    claims = decode_access_token(token, settings.signing_key)
+    if claims is None:
         raise Unauthorized("The token is invalid or has expired.")
-    user = await active_user(session, user_id)
+    user = await active_user(session, claims.user_id)
     if user is None:
         raise Unauthorized("The token's user no longer exists or is inactive.")
+    if user.password_generation != claims.generation:
+        raise Unauthorized("The token has ended: the password was changed; log in again.")
     return actor_of(user)
 
 

@@ -1,9 +1,10 @@
 """Users, authentication and login throttling."""
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
@@ -17,6 +18,10 @@ from app.core.patching import apply_changes
 from app.core.scope import Actor, Role
 from app.core.security import hash_password, hash_password_sync, verify_password
 from app.users.models import LoginAttempt, User
+from app.users.passwords import password_problem
+
+EMAIL_MAX_LENGTH = 254  # RFC 5321's limit, and the width of users.email
+ADDRESS_MAX_LENGTH = 64  # an IPv6 address with a zone fits; anything longer is not one
 
 # Verifying against a real hash when the account is unknown keeps response times alike,
 # so that timing does not reveal which emails exist.
@@ -33,9 +38,36 @@ def actor_of(user: User) -> Actor:
     )
 
 
-async def check_throttle(
+def _lock_key(kind: int, value: str) -> int:
+    """A stable signed 64-bit advisory-lock key for (kind, value)."""
+    digest = hashlib.sha256(f"{kind}:{value}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _lock_login_keys(session: AsyncSession, email: str, address: str) -> None:
+    """Serialise the count-then-record of attempts for one account and one address.
+
+    On PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (account,
+    then address) so that two logins can never wait on each other in a cycle. On SQLite
+    the transaction already holds the database's write lock from its first statement
+    (BEGIN IMMEDIATE), which serialises every writer."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in (_lock_key(1, email), _lock_key(2, address)):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def reserve_login_attempt(
     session: AsyncSession, settings: Settings, email: str, address: str
-) -> None:
+) -> LoginAttempt:
+    """Count the recent failures for this account and address and, when under the limits,
+    record this attempt as a failure, atomically: concurrent attempts see each other, so
+    no more than the limit ever get to check a password. The caller commits (releasing the
+    locks) before the slow password check, then marks the attempt succeeded if it is.
+
+    Throttled attempts (429) are not recorded, so the window ends on time."""
+    email, address = email[:EMAIL_MAX_LENGTH], address[:ADDRESS_MAX_LENGTH]
+    await _lock_login_keys(session, email, address)
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
     failures = select(func.count()).where(
         LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since
@@ -49,22 +81,73 @@ async def check_throttle(
             "Too many failed login attempts; try again later.",
             headers={"Retry-After": str(settings.login_window_minutes * 60)},
         )
+    attempt = LoginAttempt(email=email, address=address, succeeded=False)
+    session.add(attempt)
+    await session.flush()
+    return attempt
 
 
-async def authenticate(
-    session: AsyncSession, settings: Settings, email: str, password: str, address: str
+def login_input_problem(email: str, password: str, address: str) -> RuleViolation | None:
+    """Refusals decided before any password work: too long to be an account or an address."""
+    if len(email) > EMAIL_MAX_LENGTH:
+        return RuleViolation("username", f"must have at most {EMAIL_MAX_LENGTH} characters")
+    if len(address) > ADDRESS_MAX_LENGTH:
+        return RuleViolation(
+            "X-Forwarded-For",
+            f"the client address must have at most {ADDRESS_MAX_LENGTH} characters",
+        )
+    if len(password) > 1024:
+        return RuleViolation("password", "must have at most 1024 characters")
+    return None
+
+
+def normalise_login(email: str) -> str:
+    return email.strip().lower()
+
+
+async def check_credentials(
+    session: AsyncSession, attempt: LoginAttempt, email: str, password: str
 ) -> User | None:
-    """The active user with these credentials, or None; every attempt is recorded."""
-    email = email.strip().lower()
+    """The active user with these credentials, or None; marks `attempt` succeeded."""
     if "\x00" in email + password:
         return None
-    await check_throttle(session, settings, email, address)
     user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
     valid = await verify_password(password, user.password_hash if user else _DUMMY_HASH)
-    succeeded = bool(user is not None and valid and user.is_active)
-    session.add(LoginAttempt(email=email, address=address, succeeded=succeeded))
+    if user is None or not valid or not user.is_active:
+        return None
+    attempt.succeeded = True
     await session.flush()
-    return user if succeeded else None
+    return user
+
+
+def check_password_policy(password: str, *, email: str, full_name: str, field: str) -> None:
+    problem = password_problem(password, email=email, full_name=full_name)
+    if problem is not None:
+        raise RuleViolation(field, problem)
+
+
+async def change_own_password(
+    session: AsyncSession, attempt: LoginAttempt, actor: Actor, current: str, new: str
+) -> User:
+    """The caller changes their password: the current one must be right (the attempt feeds
+    the login throttle), the new one must meet the policy; every token issued before ends."""
+    user = await check_credentials(session, attempt, actor.email, current)
+    if user is None or user.id != actor.id:
+        raise RuleViolation("current_password", "is not the account's password")
+    check_password_policy(new, email=user.email, full_name=user.full_name, field="new_password")
+    if await verify_password(new, user.password_hash):
+        raise RuleViolation("new_password", "must differ from the current password")
+    user.password_hash = await hash_password(new)
+    user.password_generation += 1
+    await audit.record_update(
+        session,
+        actor_id=actor.id,
+        entity="user",
+        entity_id=user.id,
+        centre_id=user.centre_id,
+        changes={"password_changed": True},
+    )
+    return user
 
 
 async def active_user(session: AsyncSession, user_id: int) -> User | None:
@@ -110,6 +193,7 @@ async def create_user(
     if actor is not None:
         actor.require(Role.admin)
     email = email.strip().lower()
+    check_password_policy(password, email=email, full_name=full_name, field="password")
     await check_centre_for_role(session, role, centre_id)
     if (await session.execute(select(User.id).where(User.email == email))).first():
         raise Conflict("A user with this email already exists.", errors=[("email", "already used")])
@@ -153,8 +237,14 @@ async def update_user(
         user, {k: (v.value if isinstance(v, Role) else v) for k, v in values.items()}
     )
     if password is not None:
+        check_password_policy(
+            password, email=user.email, full_name=user.full_name, field="password"
+        )
         user.password_hash = await hash_password(password)
         changes["password_changed"] = True
+    if password is not None or "is_active" in changes:
+        # A reset password or a deactivation ends the tokens already issued.
+        user.password_generation += 1
     await audit.record_update(
         session,
         actor_id=actor.id,
