@@ -34,9 +34,12 @@ from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
 from app.loans.router import router as loans_router
+from app.pages.router import router as pages_router
+from app.pages.static import mount_static
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
 from app.users.router import auth_router, users_router
+from app.users.service import load_actor
 
 API_VERSION = "1.0.0"
 
@@ -152,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics_enabled:
         app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.state.settings = settings
+    app.state.load_actor = load_actor
     app.state.schema_check = schema_check
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
@@ -170,8 +174,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    for router in (health_router, auth_router, users_router, centres_router):
+    for router in (health_router, auth_router, users_router, centres_router, pages_router):
         app.include_router(router)
+    mount_static(app)
     for router in (
         audit_router,
         holders_router,

@@ -6,10 +6,10 @@ from app.audit import service
 from app.audit.schemas import AuditEventOut
 from app.core.audit import AuditEvent
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser
 from app.core.openapi import LIST, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import QueryId
-from app.users.deps import CurrentUser
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
 

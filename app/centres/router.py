@@ -7,11 +7,10 @@ from app.centres.models import Centre
 from app.centres.schemas import CentreCreate, CentreOut, CentreUpdate
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId
-from app.core.patching import patch_values
-from app.users.deps import CurrentUser
 
 router = APIRouter(prefix="/api/v1/centres", tags=["centres"])
 
@@ -48,7 +47,7 @@ async def list_centres(
 async def create_centre(
     body: CentreCreate, session: SessionDep, actor: CurrentUser, response: Response
 ) -> CentreOut:
-    centre = await service.create_centre(session, actor, body.model_dump())
+    centre = await service.create_centre(session, actor, body)
     response.headers["Location"] = f"/api/v1/centres/{centre.id}"
     set_etag(response, centre.version)
     return CentreOut.model_validate(centre)
@@ -80,7 +79,6 @@ async def update_centre(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CentreOut:
-    values = patch_values(body, nullable={"opened_on"})
-    centre = await service.update_centre(session, actor, centre_id, values, if_match)
+    centre = await service.update_centre(session, actor, centre_id, body, if_match)
     set_etag(response, centre.version)
     return CentreOut.model_validate(centre)

@@ -15,11 +15,10 @@ from app.coaching.schemas import (
 from app.coaching.service import SessionFilters, SessionWithRoster
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
-from app.core.patching import patch_values
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
 
@@ -125,9 +124,7 @@ async def create_coaching_session(
     settings: SettingsDep,
     response: Response,
 ) -> SessionOut:
-    item = await service.create_coaching_session(
-        session, actor, body.model_dump(), settings.today()
-    )
+    item = await service.create_coaching_session(session, actor, body, settings.today())
     response.headers["Location"] = f"/api/v1/coaching-sessions/{item.record.id}"
     set_etag(response, item.record.version)
     return session_out(item)
@@ -166,9 +163,8 @@ async def update_coaching_session(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> SessionOut:
-    values = patch_values(body, nullable={"notes", "next_steps", "enterprise_id"})
     item = await service.update_coaching_session(
-        session, actor, session_id, values, if_match, settings.today()
+        session, actor, session_id, body, if_match, settings.today()
     )
     set_etag(response, item.record.version)
     return session_out(item)

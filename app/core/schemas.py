@@ -8,7 +8,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-from app.core.text import NUL, refuse_nul
+from app.core.text import NUL, ensure_no_nul
 
 PLAIN_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Characters that show nothing on their own: format controls (zero-width spaces and
@@ -88,9 +88,9 @@ class RequestModel(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def refuse_nul(cls, value: Any) -> Any:
+    def ensure_no_nul(cls, value: Any) -> Any:
         if contains_nul(value):
-            refuse_nul(NUL)
+            ensure_no_nul(NUL)
         if isinstance(value, str) and is_invisible(value):
             raise ValueError("must contain visible characters, not only invisible ones")
         return value

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 _hasher = PasswordHash.recommended()
 ALGORITHM = "HS256"
+MIN_PASSWORD_LENGTH = 10  # see app/users/passwords.py for the whole policy
 
 
 def hash_password_sync(password: str) -> str:
@@ -46,7 +47,13 @@ def create_access_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM), minutes * 60
 
 
-def decode_access_token(token: str, secret: str) -> TokenClaims | None:
+def decode_access_token(token: str, secret: str) -> int | None:
+    """The user id in a valid, unexpired token; None for anything else."""
+    claims = decode_token_claims(token, secret)
+    return claims.user_id if claims is not None else None
+
+
+def decode_token_claims(token: str, secret: str) -> TokenClaims | None:
     """The claims of a valid, unexpired token; None for anything else."""
     try:
         claims = jwt.decode(

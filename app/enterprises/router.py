@@ -4,21 +4,19 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Region, Sector
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
-from app.core.patching import patch_values
 from app.enterprises import service
 from app.enterprises.models import Enterprise
 from app.enterprises.schemas import (
-    NULLABLE_ON_PATCH,
     EnterpriseCreate,
     EnterpriseOut,
     EnterpriseStatus,
     EnterpriseUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
 
@@ -104,7 +102,7 @@ async def create_enterprise(
     response: Response,
 ) -> EnterpriseOut:
     enterprise, owners = await service.create_enterprise(
-        session, actor, body.model_dump(), today=settings.today()
+        session, actor, body, today=settings.today()
     )
     response.headers["Location"] = f"/api/v1/enterprises/{enterprise.id}"
     set_etag(response, enterprise.version)
@@ -142,9 +140,8 @@ async def update_enterprise(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> EnterpriseOut:
-    values = patch_values(body, nullable=NULLABLE_ON_PATCH)
     enterprise, owners = await service.update_enterprise(
-        session, actor, enterprise_id, values, if_match, today=settings.today()
+        session, actor, enterprise_id, body, if_match, today=settings.today()
     )
     set_etag(response, enterprise.version)
     return EnterpriseOut.of(enterprise, owners)

@@ -5,10 +5,10 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
-from app.core.patching import patch_values
 from app.followups import service, worklist
 from app.followups.models import FollowUp
 from app.followups.schemas import (
@@ -20,7 +20,6 @@ from app.followups.schemas import (
     Worklist,
 )
 from app.followups.service import FollowUpFilters
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
 me_router = APIRouter(prefix="/api/v1/me", tags=["follow-ups"])
@@ -147,7 +146,7 @@ async def create_follow_up(
     settings: SettingsDep,
     response: Response,
 ) -> FollowUpOut:
-    record = await service.create_follow_up(session, actor, body.model_dump(), settings.today())
+    record = await service.create_follow_up(session, actor, body, settings.today())
     response.headers["Location"] = f"/api/v1/follow-ups/{record.id}"
     set_etag(response, record.version)
     return FollowUpOut.model_validate(record)
@@ -188,12 +187,8 @@ async def update_follow_up(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> FollowUpOut:
-    values = patch_values(
-        body,
-        nullable={"monthly_revenue", "employees_count", "risk_level", "notes", "next_follow_up_on"},
-    )
     record = await service.update_follow_up(
-        session, actor, follow_up_id, values, if_match, settings.today()
+        session, actor, follow_up_id, body, if_match, settings.today()
     )
     set_etag(response, record.version)
     return FollowUpOut.model_validate(record)

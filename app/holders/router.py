@@ -5,21 +5,19 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.config import Settings
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Gender, Region, Sector
 from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
-from app.core.patching import patch_values
 from app.holders import service
 from app.holders.models import Holder
 from app.holders.schemas import (
-    NULLABLE_ON_PATCH,
     HolderCreate,
     HolderOut,
     HolderStatus,
     HolderUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
 
@@ -114,7 +112,7 @@ async def create_holder(
     response: Response,
 ) -> HolderOut:
     holder = await service.create_holder(
-        session, actor, body.model_dump(), today=settings.today(), youth=youth_of(settings)
+        session, actor, body, today=settings.today(), youth=youth_of(settings)
     )
     response.headers["Location"] = f"/api/v1/holders/{holder.id}"
     set_etag(response, holder.version)
@@ -153,12 +151,11 @@ async def update_holder(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> HolderOut:
-    values = patch_values(body, nullable=NULLABLE_ON_PATCH)
     holder = await service.update_holder(
         session,
         actor,
         holder_id,
-        values,
+        body,
         if_match,
         today=settings.today(),
         youth=youth_of(settings),

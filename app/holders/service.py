@@ -12,19 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.centres.models import Centre
 from app.core import audit
 from app.core.audit import AuditEvent
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.db import utcnow
 from app.core.errors import Conflict, RuleViolation
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.params import fits_id_column
+from app.core.patching import apply_changes, patch_values
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
-from app.core.scope import Actor, Role
+from app.core.roles import WRITERS
+from app.core.scope import Actor, Role, visible_to
 from app.core.text import fold
 from app.holders.models import Holder
-from app.holders.schemas import PERSONAL_FIELDS, fits_id_column
+from app.holders.schemas import NULLABLE_ON_PATCH, PERSONAL_FIELDS, HolderCreate, HolderUpdate
 from app.users.models import User
 
-WRITERS = (Role.admin, Role.manager, Role.adviser)
 ADVISER_ROLES = (Role.adviser.value, Role.manager.value)
 ERASED = "[erased]"
 ANONYMISED_FIRST_NAME = "Anonymised"
@@ -63,7 +64,7 @@ def holder_search_text(first_name: str, last_name: str, national_id: str | None)
     return fold(f"{first_name} {last_name} {national_id or ''}".strip())[:SEARCH_TEXT_LENGTH]
 
 
-def check_age(birth_date: date, enrolled_on: date, today: date, youth: YouthRange) -> None:
+def ensure_youth_age(birth_date: date, enrolled_on: date, today: date, youth: YouthRange) -> None:
     """Birth dates in the future are refused; the age at `enrolled_on` must lie within the
     youth range, bounds included."""
     if birth_date > today:
@@ -96,7 +97,7 @@ async def resolve_centre(session: AsyncSession, actor: Actor, requested: int | N
     return requested
 
 
-async def check_adviser(session: AsyncSession, adviser_id: int, centre_id: int) -> None:
+async def ensure_adviser_of_centre(session: AsyncSession, adviser_id: int, centre_id: int) -> None:
     """`adviser_id` must name an active adviser or manager of the holder's centre."""
     stmt = select(User.id).where(
         User.id == adviser_id,
@@ -189,22 +190,36 @@ async def get_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Hol
     return await get_in_scope(session, actor, Holder, holder_id, "Holder")
 
 
+async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
+    """The holder, who may apply for a loan: in the caller's scope, and neither dropped out
+    nor anonymised (422 naming `holder_id` otherwise)."""
+    stmt = visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
+    holder = (await session.execute(stmt)).scalar_one_or_none()
+    if holder is None:
+        raise RuleViolation("holder_id", "no such holder in your scope")
+    if holder.status == "dropped" or holder.anonymised_at is not None:
+        raise RuleViolation(
+            "holder_id", "the holder has left the programme (dropped or anonymised)"
+        )
+    return holder
+
+
 async def create_holder(
     session: AsyncSession,
     actor: Actor,
-    values: dict[str, Any],
+    body: HolderCreate,
     *,
     today: date,
     youth: YouthRange,
 ) -> Holder:
     """Register a holder (advisers, managers and admins, in their scope)."""
+    values = body.model_dump()
     actor.require(*WRITERS)
-    values = dict(values)
     values["centre_id"] = await resolve_centre(session, actor, values.get("centre_id"))
     if values.get("adviser_id") is not None:
-        await check_adviser(session, values["adviser_id"], values["centre_id"])
+        await ensure_adviser_of_centre(session, values["adviser_id"], values["centre_id"])
     values["enrolled_on"] = values.get("enrolled_on") or today
-    check_age(values["birth_date"], values["enrolled_on"], today, youth)
+    ensure_youth_age(values["birth_date"], values["enrolled_on"], today, youth)
     await ensure_national_id_free(session, values["national_id"])
     holder = Holder(
         **values,
@@ -231,7 +246,7 @@ async def update_holder(
     session: AsyncSession,
     actor: Actor,
     holder_id: int,
-    values: dict[str, Any],
+    patch: HolderUpdate,
     if_match: str | None,
     *,
     today: date,
@@ -240,9 +255,10 @@ async def update_holder(
     """Change a holder. A status change is recorded as its own `status_change` audit event
     (`{"status": {"from", "to"}}`), which the holder's timeline shows. Once a holder is
     anonymised, its personal fields can no longer be set (409)."""
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     holder = await get_holder(session, actor, holder_id)
     actor.require(*WRITERS)
-    check_if_match(if_match, holder.version)
+    ensure_if_match(if_match, holder.version)
     if holder.anonymised_at is not None:
         personal = [name for name in PERSONAL_FIELDS if name in values]
         if personal:
@@ -251,9 +267,9 @@ async def update_holder(
                 errors=[(name, "erased by anonymisation") for name in personal],
             )
     if values.get("adviser_id") is not None:
-        await check_adviser(session, values["adviser_id"], holder.centre_id)
+        await ensure_adviser_of_centre(session, values["adviser_id"], holder.centre_id)
     if "birth_date" in values or "enrolled_on" in values:
-        check_age(
+        ensure_youth_age(
             values.get("birth_date", holder.birth_date),
             values.get("enrolled_on", holder.enrolled_on),
             today,

@@ -18,8 +18,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamped, UTCDateTime, Versioned, utcnow
+from app.core.money import MONEY
 
-MONEY = Numeric(14, 2)
 RATE = Numeric(5, 2)
 
 

@@ -17,7 +17,8 @@ from sqlalchemy import Date, Select, and_, case, func, null, or_, select, type_c
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.loans.models import MONEY, Allocation, Installment, Loan
+from app.core.money import MONEY
+from app.loans.models import Allocation, Installment, Loan
 
 __all__ = [
     "PositionSelect",

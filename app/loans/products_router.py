@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
@@ -22,7 +23,6 @@ from app.loans.schemas import (
     ProductOut,
     ProductUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 lenders_router = APIRouter(prefix="/api/v1/lenders", tags=["lenders"])
 products_router = APIRouter(prefix="/api/v1/loan-products", tags=["lenders"])

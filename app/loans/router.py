@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import ACTION, CREATE, LIST, READ, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
 from app.core.scope import centre_filter
-from app.loans import service
+from app.loans import applications, filters, lifecycle, reads, repayments, rules
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
@@ -38,7 +39,6 @@ from app.loans.schemas import (
     ScheduleTotalsOut,
     TransactionOut,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 loans_router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 
@@ -92,7 +92,7 @@ def preview_out(items: list[ScheduledInstallment]) -> SchedulePreviewOut:
 async def schedule_preview(
     body: SchedulePreviewRequest, actor: CurrentUser, settings: SettingsDep
 ) -> SchedulePreviewOut:
-    items = service.preview_schedule(
+    items = applications.preview_schedule(
         principal=body.principal,
         annual_rate=body.annual_rate,
         term=body.term,
@@ -125,7 +125,7 @@ def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
 async def respond_with_loan(
     session: SessionDep, loan: Loan, as_of: date, response: Response
 ) -> LoanOut:
-    positions = await service.loan_positions(session, [loan], as_of)
+    positions = await reads.loan_positions(session, [loan], as_of)
     set_etag(response, loan.version)
     return loan_out(loan, positions[loan.id], as_of)
 
@@ -157,7 +157,7 @@ async def list_loans(
     min_days_past_due: Annotated[int | None, Query(ge=0, le=100_000)] = None,
 ) -> Page[LoanOut]:
     today = settings.today()
-    filters = service.LoanFilters(
+    loan_filters = filters.LoanFilters(
         centre_id=centre_filter(actor, centre_id),
         holder_id=holder_id,
         enterprise_id=enterprise_id,
@@ -167,8 +167,8 @@ async def list_loans(
         in_arrears=in_arrears,
         min_days_past_due=min_days_past_due,
     )
-    items, total = await service.list_loans(session, actor, page, order_by, filters, today)
-    positions = await service.loan_positions(session, items, today)
+    items, total = await filters.list_loans(session, actor, page, order_by, loan_filters, today)
+    positions = await reads.loan_positions(session, items, today)
     return page_of(items, total, page, lambda loan: loan_out(loan, positions[loan.id], today))
 
 
@@ -192,20 +192,9 @@ async def apply_for_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.apply_for_loan(
-        session,
-        actor,
-        holder_id=body.holder_id,
-        enterprise_id=body.enterprise_id,
-        product_id=body.product_id,
-        principal=body.principal,
-        term=body.term,
-        grace_periods=body.grace_periods,
-        annual_rate=body.annual_rate,
-        purpose=body.purpose,
-        applied_on=body.applied_on,
-        today=today,
-        legal_ceiling=settings.max_loan_principal,
+    application = applications.LoanApplication(**body.model_dump())
+    loan = await applications.apply_for_loan(
+        session, actor, application, today=today, legal_ceiling=settings.max_loan_principal
     )
     response.headers["Location"] = f"/api/v1/loans/{loan.id}"
     return await respond_with_loan(session, loan, today, response)
@@ -227,7 +216,7 @@ async def get_loan(
     response: Response,
     as_of: AsOf = None,
 ) -> LoanOut:
-    loan = await service.get_loan(session, actor, loan_id)
+    loan = await rules.get_loan(session, actor, loan_id)
     return await respond_with_loan(session, loan, as_of or settings.today(), response)
 
 
@@ -248,7 +237,7 @@ async def approve_loan(
     body: Annotated[LoanApprove, Body()] = NO_APPROVAL_DATE,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.approve_loan(
+    loan = await lifecycle.approve_loan(
         session, actor, loan_id, approved_on=body.approved_on, today=today
     )
     return await respond_with_loan(session, loan, today, response)
@@ -270,7 +259,7 @@ async def reject_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
+    loan = await lifecycle.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
     return await respond_with_loan(session, loan, today, response)
 
 
@@ -292,7 +281,7 @@ async def disburse_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.disburse_loan(
+    loan = await lifecycle.disburse_loan(
         session,
         actor,
         loan_id,
@@ -321,7 +310,7 @@ async def write_off_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.write_off_loan(
+    loan = await lifecycle.write_off_loan(
         session,
         actor,
         loan_id,
@@ -349,9 +338,9 @@ async def loan_schedule(
     as_of: AsOf = None,
 ) -> LoanScheduleOut:
     day = as_of or settings.today()
-    loan, lines = await service.loan_schedule(session, actor, loan_id, day)
-    principal = sum((line.principal_due for line in lines), service.ZERO)
-    interest = sum((line.interest_due for line in lines), service.ZERO)
+    loan, lines = await reads.loan_schedule(session, actor, loan_id, day)
+    principal = sum((line.principal_due for line in lines), rules.ZERO)
+    interest = sum((line.interest_due for line in lines), rules.ZERO)
     return LoanScheduleOut(
         loan_id=loan.id,
         as_of=day,
@@ -360,8 +349,8 @@ async def loan_schedule(
             principal=principal,
             interest=interest,
             total=principal + interest,
-            principal_paid=sum((line.principal_paid for line in lines), service.ZERO),
-            interest_paid=sum((line.interest_paid for line in lines), service.ZERO),
+            principal_paid=sum((line.principal_paid for line in lines), rules.ZERO),
+            interest_paid=sum((line.interest_paid for line in lines), rules.ZERO),
         ),
     )
 
@@ -408,11 +397,11 @@ async def record_repayment(
         Header(alias="Idempotency-Key", description="Makes a retried request safe."),
     ] = None,
 ) -> Any:
-    outcome = await service.record_repayment(
+    outcome = await repayments.record_repayment(
         session,
         actor,
         loan_id,
-        service.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
+        repayments.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
         today=settings.today(),
         idempotency_key=idempotency_key,
         render=repayment_body,
@@ -448,7 +437,7 @@ async def list_transactions(
     page: PageDep,
     order_by: Annotated[list[Any], Depends(transaction_sort)],
 ) -> Page[TransactionOut]:
-    items, total = await service.list_transactions(session, actor, loan_id, page, order_by)
+    items, total = await reads.list_transactions(session, actor, loan_id, page, order_by)
     return page_of(items, total, page, TransactionOut.model_validate)
 
 
@@ -461,7 +450,7 @@ async def list_transactions(
 async def get_transaction(
     loan_id: PathId, transaction_id: PathId, session: SessionDep, actor: CurrentUser
 ) -> TransactionOut:
-    transaction = await service.get_transaction(session, actor, loan_id, transaction_id)
+    transaction = await reads.get_transaction(session, actor, loan_id, transaction_id)
     return TransactionOut.model_validate(transaction)
 
 
@@ -483,7 +472,7 @@ async def reverse_transaction(
     actor: CurrentUser,
     settings: SettingsDep,
 ) -> TransactionOut:
-    reversal = await service.reverse_transaction(
+    reversal = await repayments.reverse_transaction(
         session, actor, loan_id, transaction_id, reason=body.reason, today=settings.today()
     )
     return TransactionOut.model_validate(reversal)

@@ -3,12 +3,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import READ, errors
 from app.core.pagination import Page, PageDep
 from app.core.params import PathId
 from app.timeline import service
 from app.timeline.schemas import TimelineItem
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
 

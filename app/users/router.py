@@ -7,15 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.concurrency import set_etag
 from app.core.config import Settings
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.errors import TooManyRequests, Unauthorized
 from app.core.metrics import record_login_failure
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId
-from app.core.patching import patch_values
 from app.core.security import create_access_token
 from app.users import service
-from app.users.deps import CurrentUser, SettingsDep
 from app.users.models import LoginAttempt, User
 from app.users.schemas import Me, PasswordChange, Token, UserCreate, UserOut, UserUpdate
 
@@ -189,7 +188,6 @@ async def update_user(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> UserOut:
-    values = patch_values(body, nullable={"centre_id"})
-    user = await service.update_user(session, actor, user_id, values, if_match)
+    user = await service.update_user(session, actor, user_id, body, if_match)
     set_etag(response, user.version)
     return UserOut.model_validate(user)

@@ -9,16 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.patching import apply_changes, patch_values
 from app.core.scope import Actor, Role
-from app.core.security import hash_password, hash_password_sync, verify_password
+from app.core.security import TokenClaims, hash_password, hash_password_sync, verify_password
 from app.users.models import LoginAttempt, User
-from app.users.passwords import password_problem
+from app.users.passwords import MIN_PASSWORD_LENGTH, password_problem
+from app.users.schemas import NULLABLE_ON_PATCH, UserUpdate
 
 EMAIL_MAX_LENGTH = 254  # RFC 5321's limit, and the width of users.email
 ADDRESS_MAX_LENGTH = 64  # an IPv6 address with a zone fits; anything longer is not one
@@ -150,9 +151,32 @@ async def change_own_password(
     return user
 
 
+async def authenticate(
+    session: AsyncSession, settings: Settings, email: str, password: str, address: str
+) -> User | None:
+    """Record the attempt and check the credentials in one transaction (the managers' login
+    page): the active user, or None; 429 when throttled. The API's login commits between
+    the two steps instead, so that the throttle's lock is not held during the password
+    check."""
+    email = normalise_login(email)
+    attempt = await reserve_login_attempt(session, settings, email, address)
+    if login_input_problem(email, password, address) is not None:
+        return None
+    return await check_credentials(session, attempt, email, password)
+
+
 async def active_user(session: AsyncSession, user_id: int) -> User | None:
     user = await session.get(User, user_id)
     return user if user is not None and user.is_active else None
+
+
+async def load_actor(session: AsyncSession, claims: TokenClaims) -> Actor | None:
+    """The caller a valid token names: its active user, as an `Actor`, while the token's
+    password generation is the user's (see `app.core.deps.current_user`)."""
+    user = await active_user(session, claims.user_id)
+    if user is None or user.password_generation != claims.generation:
+        return None
+    return actor_of(user)
 
 
 async def list_users(
@@ -170,7 +194,7 @@ async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
     return user
 
 
-async def check_centre_for_role(session: AsyncSession, role: Role, centre_id: int | None) -> None:
+async def ensure_centre_fits_role(session: AsyncSession, role: Role, centre_id: int | None) -> None:
     if centre_id is not None and await session.get(Centre, centre_id) is None:
         raise RuleViolation("centre_id", "no such centre")
     if role == Role.adviser and centre_id is None:
@@ -194,7 +218,7 @@ async def create_user(
         actor.require(Role.admin)
     email = email.strip().lower()
     check_password_policy(password, email=email, full_name=full_name, field="password")
-    await check_centre_for_role(session, role, centre_id)
+    await ensure_centre_fits_role(session, role, centre_id)
     if (await session.execute(select(User.id).where(User.email == email))).first():
         raise Conflict("A user with this email already exists.", errors=[("email", "already used")])
     user = User(
@@ -222,15 +246,41 @@ async def create_user(
     return user
 
 
-async def update_user(
-    session: AsyncSession, actor: Actor, user_id: int, values: dict[str, Any], if_match: str | None
+async def create_user_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    centre_id: int | None,
+    full_name: str,
 ) -> User:
+    """An account created from the command line (`tracker users create`, no acting user):
+    the password needs at least MIN_PASSWORD_LENGTH characters (RuleViolation naming
+    `password`), then the rules of `create_user`."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation("password", f"needs at least {MIN_PASSWORD_LENGTH} characters")
+    return await create_user(
+        session,
+        None,
+        email=email,
+        full_name=full_name,
+        password=password,
+        role=role,
+        centre_id=centre_id,
+    )
+
+
+async def update_user(
+    session: AsyncSession, actor: Actor, user_id: int, patch: UserUpdate, if_match: str | None
+) -> User:
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     user = await get_user(session, actor, user_id)
-    check_if_match(if_match, user.version)
+    ensure_if_match(if_match, user.version)
     password = values.pop("password", None)
     role = Role(values.get("role", user.role))
     centre_id = values.get("centre_id", user.centre_id)
-    await check_centre_for_role(session, role, centre_id)
+    await ensure_centre_fits_role(session, role, centre_id)
     if user.id == actor.id and (values.get("is_active") is False or role != Role.admin):
         raise Conflict("Admins cannot deactivate or demote themselves.")
     changes = apply_changes(

@@ -517,12 +517,12 @@ async def test_cin_registered_concurrently_is_the_same_409_from_the_unique_index
         return None
 
     monkeypatch.setattr(service, "ensure_national_id_free", lookup_missed_it)
-    values = HolderCreate(**holder_payload(national_id="be777777")).model_dump()
+    body = HolderCreate(**holder_payload(national_id="be777777"))
     with pytest.raises(Conflict) as raised:
         await service.create_holder(
             session,
             actor_of(adviser),
-            values,
+            body,
             today=settings.today(),
             youth=service.YouthRange(18, 35),
         )

@@ -1,4 +1,4 @@
-"""The boundaries DESIGN.md pins: PAR30 counts 31 days past due, not 30; a payment on the
+"""The boundaries docs/ARITHMETIC.md pins: PAR30 counts 31 days past due, not 30; a payment on the
 as-of date counts; a write-off removes the loan from its date on; a reversed payment
 counts nowhere. Each on the history path (a past as-of date) and, where it applies, the
 current-state path (as of today).

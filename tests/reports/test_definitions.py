@@ -1,4 +1,4 @@
-"""DESIGN.md's definitions on hand-built cases, each figure worked out by hand (not by the
+"""The definitions of docs/ARITHMETIC.md on hand-built cases, each figure worked out by hand (not by the
 reference implementation): who counts as reached or coached, and the month-end and
 same-day edges of impact, portfolio and flows."""
 
