@@ -28,7 +28,7 @@ from app.core.health import router as health_router
 from app.core.logging import configure_logging
 from app.core.metrics import MetricsMiddleware, metrics_endpoint
 from app.core.middleware import BodyGuard, ResponseHeaders, SchemaGuard
-from app.core.openapi import add_examples
+from app.core.openapi import add_examples, state_roles
 from app.enterprises.router import router as enterprises_router
 from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
@@ -38,7 +38,7 @@ from app.pages.router import router as pages_router
 from app.pages.static import mount_static
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
-from app.users.router import auth_router, users_router
+from app.users.router import auth_router, describe_throttling, users_router
 from app.users.service import load_actor
 
 API_VERSION = "1.0.0"
@@ -193,7 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi_with_examples() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_examples(build_openapi())
+            document = describe_throttling(state_roles(build_openapi()), settings)
+            app.openapi_schema = add_examples(document)
         return app.openapi_schema
 
     app.openapi = openapi_with_examples  # type: ignore[method-assign]

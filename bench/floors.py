@@ -144,6 +144,87 @@ FROM rows GROUP BY GROUPING SETS ((key), ())
 """
 
 
+def portfolio_open_installments_sql(group_by: str, one_centre: bool) -> str:
+    """As of any date ($1), from the history alone: the installments of the loans
+    outstanding at $1 that were not paid off by then (`paid_off_on` NULL or after $1), less
+    what was allocated to them by $1 (a second way to the same figures; the faster of the
+    two is the floor)."""
+    join, key = _grouped(PORTFOLIO_KEYS[group_by])
+    centre = "AND l.centre_id = $2" if one_centre else ""
+    return f"""
+WITH p AS (
+  SELECT l.id, l.centre_id, l.holder_id FROM loans l
+  WHERE l.disbursed_on <= $1 {centre}
+    AND (l.closed_on IS NULL OR l.closed_on > $1)
+    AND (l.written_off_on IS NULL OR l.written_off_on > $1)
+), open AS (
+  SELECT i.id, i.loan_id, i.due_on, i.principal_due, i.interest_due
+  FROM p JOIN installments i ON i.loan_id = p.id
+  WHERE i.paid_off_on IS NULL OR i.paid_off_on > $1
+), paid AS (
+  SELECT a.installment_id, sum(a.principal) AS principal,
+         sum(a.principal + a.interest) AS total
+  FROM open JOIN allocations a ON a.installment_id = open.id
+  WHERE a.paid_on <= $1
+  GROUP BY a.installment_id
+), per_loan AS (
+  SELECT o.loan_id, sum(o.principal_due - coalesce(pd.principal, 0)) AS op,
+         sum(CASE WHEN o.due_on < $1
+                  THEN o.principal_due + o.interest_due - coalesce(pd.total, 0) ELSE 0 END)
+           AS arrears,
+         min(o.due_on) FILTER (WHERE o.due_on < $1 AND o.principal_due + o.interest_due > 0)
+           AS oldest
+  FROM open o LEFT JOIN paid pd ON pd.installment_id = o.id
+  GROUP BY o.loan_id
+), rows AS (
+  SELECT {key} AS key, p.holder_id, coalesce(pl.op, 0) AS op,
+         coalesce(pl.arrears, 0) AS arrears, coalesce($1 - pl.oldest, 0) AS dpd
+  FROM p LEFT JOIN per_loan pl ON pl.loan_id = p.id {join}
+)
+SELECT GROUPING(key) AS is_total, key,
+       {_aggregates("dpd")}
+FROM rows GROUP BY GROUPING SETS ((key), ())
+"""
+
+
+def portfolio_movements_sql(group_by: str, one_centre: bool) -> str:
+    """As `portfolio_open_installments_sql`, with the amounts owed and paid as one stream
+    of signed rows summed once per loan (no per-installment grouping)."""
+    join, key = _grouped(PORTFOLIO_KEYS[group_by])
+    centre = "AND l.centre_id = $2" if one_centre else ""
+    return f"""
+WITH p AS (
+  SELECT l.id, l.centre_id, l.holder_id FROM loans l
+  WHERE l.disbursed_on <= $1 {centre}
+    AND (l.closed_on IS NULL OR l.closed_on > $1)
+    AND (l.written_off_on IS NULL OR l.written_off_on > $1)
+), movements AS (
+  SELECT i.loan_id, i.principal_due AS principal,
+         CASE WHEN i.due_on < $1 THEN i.principal_due + i.interest_due ELSE 0 END AS past_due,
+         CASE WHEN i.due_on < $1 AND i.principal_due + i.interest_due > 0 THEN i.due_on END
+           AS overdue_on
+  FROM p JOIN installments i ON i.loan_id = p.id
+  WHERE i.paid_off_on IS NULL OR i.paid_off_on > $1
+  UNION ALL
+  SELECT i.loan_id, -a.principal,
+         CASE WHEN i.due_on < $1 THEN -(a.principal + a.interest) ELSE 0 END, NULL
+  FROM p JOIN installments i ON i.loan_id = p.id
+         JOIN allocations a ON a.installment_id = i.id
+  WHERE (i.paid_off_on IS NULL OR i.paid_off_on > $1) AND a.paid_on <= $1
+), per_loan AS (
+  SELECT loan_id, sum(principal) AS op, sum(past_due) AS arrears, min(overdue_on) AS oldest
+  FROM movements GROUP BY loan_id
+), rows AS (
+  SELECT {key} AS key, p.holder_id, coalesce(pl.op, 0) AS op,
+         coalesce(pl.arrears, 0) AS arrears, coalesce($1 - pl.oldest, 0) AS dpd
+  FROM p LEFT JOIN per_loan pl ON pl.loan_id = p.id {join}
+)
+SELECT GROUPING(key) AS is_total, key,
+       {_aggregates("dpd")}
+FROM rows GROUP BY GROUPING SETS ((key), ())
+"""
+
+
 def portfolio_par30_sql() -> str:
     """The PAR30-only query over the summary columns: the cheapest portfolio figure."""
     return """
@@ -181,6 +262,40 @@ WITH movements AS (
   FROM installments i JOIN loans l ON l.id = i.loan_id
        JOIN allocations a ON a.installment_id = i.id AND a.paid_on <= i.due_on
   WHERE i.due_on BETWEEN $1 AND $2 AND (i.paid_off_on IS NULL OR i.paid_off_on > i.due_on)
+    AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
+)
+SELECT date_trunc('month', day)::date AS key,
+       sum(dc) AS disbursed_count, sum(da) AS disbursed_amount,
+       sum(cp) AS collected_principal, sum(ci) AS collected_interest,
+       sum(wo) AS written_off_amount, sum(lc) AS loans_closed,
+       sum(ad) AS amount_due, sum(ot) AS collected_on_time
+FROM movements GROUP BY 1
+"""
+
+FLOWS_JOIN_SQL = """
+WITH movements AS (
+  SELECT disbursed_on AS day, 1 AS dc, principal AS da, 0 AS cp, 0 AS ci, 0 AS wo, 0 AS lc,
+         0 AS ad, 0 AS ot
+  FROM loans WHERE disbursed_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT written_off_on, 0, 0, 0, 0, coalesce(written_off_amount, 0), 0, 0, 0
+  FROM loans WHERE written_off_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT closed_on, 0, 0, 0, 0, 0, 1, 0, 0
+  FROM loans WHERE status = 'repaid' AND closed_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT paid_on, 0, 0, principal, interest, 0, 0, 0, 0
+  FROM allocations WHERE paid_on BETWEEN $1 AND $2
+  UNION ALL
+  SELECT i.due_on, 0, 0, 0, 0, 0, 0, i.principal_due + i.interest_due, 0
+  FROM installments i JOIN loans l ON l.id = i.loan_id
+  WHERE i.due_on BETWEEN $1 AND $2
+    AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
+  UNION ALL
+  SELECT i.due_on, 0, 0, 0, 0, 0, 0, 0, a.principal + a.interest
+  FROM allocations a JOIN installments i ON i.id = a.installment_id
+       JOIN loans l ON l.id = i.loan_id
+  WHERE i.due_on BETWEEN $1 AND $2 AND a.paid_on <= i.due_on
     AND (l.written_off_on IS NULL OR i.due_on < l.written_off_on)
 )
 SELECT date_trunc('month', day)::date AS key,

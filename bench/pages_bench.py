@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker  # noqa: E402
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
 
 from app.centres.models import Centre  # noqa: E402
 from app.core.db import create_engine, create_sessionmaker  # noqa: E402
@@ -48,14 +48,16 @@ from app.core.security import create_access_token  # noqa: E402
 from app.loans.models import Loan  # noqa: E402
 from app.users.models import User  # noqa: E402
 from bench.reports_bench import prepare_database, size_for  # noqa: E402
-from tests.factories import make_user  # noqa: E402
 from tests.pages.server import SECRET_KEY, serve  # noqa: E402
 from tests.reports.generator import generate_portfolio  # noqa: E402
+from tests.users.factories import make_user  # noqa: E402
 
 ADMIN_EMAIL, MANAGER_EMAIL = "bench.admin@pages.ma", "bench.manager@pages.ma"
 
 
-async def fill(sessionmaker: async_sessionmaker[AsyncSession], loans: int, seed: int) -> None:
+async def fill(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], loans: int, seed: int
+) -> None:
     async with sessionmaker() as session:
         existing = (await session.execute(select(func.count()).select_from(Loan))).scalar_one()
     if existing:
@@ -66,6 +68,10 @@ async def fill(sessionmaker: async_sessionmaker[AsyncSession], loans: int, seed:
             session, random.Random(seed), today=date.today(), size=size_for(loans), tag="B"
         )
         await session.commit()
+    async with engine.connect() as connection:
+        # autovacuum may be off: the planner needs the new tables' statistics.
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE"))
     print(f"generated {loans} loans in {time.perf_counter() - started:.1f} s")
 
 
@@ -113,7 +119,7 @@ async def main() -> None:
     prepare_database(args.url, args.fresh)
     engine = create_engine(args.url)
     sessionmaker = create_sessionmaker(engine)
-    await fill(sessionmaker, args.loans, args.seed)
+    await fill(engine, sessionmaker, args.loans, args.seed)
     admin_id, manager_id, centre_id = await accounts(sessionmaker)
     async with sessionmaker() as session:
         counts = {

@@ -61,7 +61,7 @@ def _reports(data: dict[str, Any]) -> list[str]:
     lines = [
         "#### Reports (HTTP, JSON, sequential; median of the repeats)",
         "",
-        f"The bare endpoint (`GET /health/live`) takes {data['bare_ms']:.1f} ms through the "
+        f"The bare endpoint (`GET /health/live`) takes {data.get('bare_ms', 0):.1f} ms through the "
         "same client; every service time includes it. Before timing, the harness asserts "
         "that the floor gives the same figures as the service for every group and the total.",
         "",
@@ -69,6 +69,12 @@ def _reports(data: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|---|",
     ]
     for row in reports:
+        if "error" in row or "disagreements" in row:
+            problem = row.get("error") or "floor and service disagree: " + "; ".join(
+                row["disagreements"][:3]
+            )
+            lines.append(f"| {row['name']} | failed | - | - | - | {problem} |")
+            continue
         if "service_ms" not in row:
             lines.append(f"| {row['name']} | - | {_ms(row['floor_ms'])} | - | - | - |")
             continue
@@ -142,6 +148,17 @@ def _exports(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _run(figures: dict[str, Any]) -> str:
+    """req/s | p50 | p99 | errors of one wrk run (a run in which no request completed says
+    so rather than showing zero latencies)."""
+    if not figures["requests"]:
+        return f"0 | none completed | in {figures.get('seconds', '?')} s | {figures['errors']}"
+    return (
+        f"{figures['req_s']:,.0f} | {figures['p50_ms']:.1f} | {figures['p99_ms']:.1f} | "
+        f"{figures['errors']}"
+    )
+
+
 def _load(data: dict[str, Any]) -> list[str]:
     lines = [
         f"#### Under load (`wrk`, {data['load_connections']} connections, "
@@ -150,9 +167,9 @@ def _load(data: dict[str, Any]) -> list[str]:
         "The floor is `bench/floor_app.py` (hand-written SQL through asyncpg, no framework), "
         "served by the same uvicorn with the same workers.",
         "",
-        "| calls | workers | service req/s | p50 ms | p99 ms | errors | floor req/s | p50 ms "
+        "| calls | workers | clients | service req/s | p50 ms | p99 ms | errors | floor req/s | p50 ms "
         "| p99 ms | errors | service / floor | target | verdict |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in data["load"]:
         service, floor = row["service"], row["floor"]
@@ -167,10 +184,9 @@ def _load(data: dict[str, Any]) -> list[str]:
             target = ">= 60 % of floor"
             verdict = _verdict(share, 0.6, "%", higher_is_better=True)
         lines.append(
-            f"| {row['name']} | {row['workers']} | {service['req_s']:,.0f} | "
-            f"{service['p50_ms']:.1f} | {service['p99_ms']:.1f} | {service['errors']} | "
-            f"{floor['req_s']:,.0f} | {floor['p50_ms']:.1f} | {floor['p99_ms']:.1f} | "
-            f"{floor['errors']} | {share:.0%} | {target} | {verdict} |"
+            f"| {row['name']} | {row['workers']} | "
+            f"{row.get('connections', data['load_connections'])} | {_run(service)} | "
+            f"{_run(floor)} | {share:.0%} | {target} | {verdict} |"
         )
     mixed = data.get("mixed_repayments")
     if mixed:
@@ -219,6 +235,8 @@ def section(results: list[dict[str, Any]]) -> str:
             lines += _exports(data)
         if "load" in data:
             lines += _load(data)
+        for failure in data.get("failures", []):
+            lines += [f"A phase of this run failed: `{failure}`.", ""]
     lines.append(END)
     return "\n".join(lines) + "\n"
 

@@ -2,9 +2,9 @@
 OpenAPI document): every operation under /api/v1 x every role x {own centre, other
 centre} plus no token and an expired token.
 
-Expectations come from the route where possible: an operation that does not document a
-403 is open to every authenticated role. An operation that documents a 403 must appear in
-ROLE_TABLE (the roles of API.md's "Roles and scope"), or the coverage test fails and names
+Expectations come from the route itself: each operation declares the roles its service
+admits (`openapi_extra=roles_doc(...)`, the `x-roles` of the OpenAPI document). An
+operation that declares none (other than the login) fails the coverage test, which names
 it, so that a new route cannot escape the matrix.
 
 Statuses asserted: no token or an expired token, 401; another centre's records (by path
@@ -25,65 +25,31 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.openapi import ROLES_KEY
 from app.core.security import create_access_token
 from app.main import create_app
 from app.users.models import User
 from app.users.service import actor_of
-from tests.coaching.factories import make_session
-from tests.factories import (
-    auth,
-    make_centre,
-    make_enterprise,
-    make_holder,
+from tests.centres.factories import make_centre
+from tests.coaching.factories import make_coaching_session
+from tests.enterprises.factories import make_enterprise
+from tests.followups.factories import make_follow_up
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.loans.factories import (
+    make_active_loan,
+    make_application,
     make_lender,
     make_product,
-    make_user,
+    repay,
 )
-from tests.followups.factories import make_follow_up
-from tests.loans.factories import make_active_loan, make_application, repay
+from tests.users.factories import make_user
 
 ROLES = ("admin", "manager", "adviser", "viewer")
-ADMIN = frozenset({"admin"})
-LOAN_DECIDERS = frozenset({"admin", "manager"})
-FIELD_WORKERS = frozenset({"admin", "adviser"})
-# Holders, enterprises, coaching and follow-ups: a centre's manager may do its advisers'
-# field work too (the services' rule; API.md lists what each role may at least do).
-CENTRE_STAFF = frozenset({"admin", "manager", "adviser"})
-
-# Operations that document a 403: who may call them (API.md, "Roles and scope").
-ROLE_TABLE: dict[tuple[str, str], frozenset[str]] = {
-    ("GET", "/api/v1/users"): ADMIN,
-    ("POST", "/api/v1/users"): ADMIN,
-    ("GET", "/api/v1/users/{user_id}"): ADMIN,
-    ("PATCH", "/api/v1/users/{user_id}"): ADMIN,
-    ("POST", "/api/v1/centres"): ADMIN,
-    ("PATCH", "/api/v1/centres/{centre_id}"): ADMIN,
-    ("GET", "/api/v1/audit-events"): LOAN_DECIDERS,
-    ("POST", "/api/v1/holders"): CENTRE_STAFF,
-    ("PATCH", "/api/v1/holders/{holder_id}"): CENTRE_STAFF,
-    ("POST", "/api/v1/holders/{holder_id}/anonymise"): ADMIN,
-    ("POST", "/api/v1/enterprises"): CENTRE_STAFF,
-    ("PATCH", "/api/v1/enterprises/{enterprise_id}"): CENTRE_STAFF,
-    ("POST", "/api/v1/lenders"): ADMIN,
-    ("PATCH", "/api/v1/lenders/{lender_id}"): ADMIN,
-    ("POST", "/api/v1/loan-products"): ADMIN,
-    ("PATCH", "/api/v1/loan-products/{product_id}"): ADMIN,
-    ("POST", "/api/v1/loans"): FIELD_WORKERS,
-    ("POST", "/api/v1/loans/{loan_id}/approve"): LOAN_DECIDERS,
-    ("POST", "/api/v1/loans/{loan_id}/reject"): LOAN_DECIDERS,
-    ("POST", "/api/v1/loans/{loan_id}/disburse"): CENTRE_STAFF,
-    ("POST", "/api/v1/loans/{loan_id}/write-off"): LOAN_DECIDERS,
-    ("POST", "/api/v1/loans/{loan_id}/repayments"): FIELD_WORKERS,
-    ("POST", "/api/v1/loans/{loan_id}/transactions/{transaction_id}/reverse"): LOAN_DECIDERS,
-    ("POST", "/api/v1/coaching-sessions"): CENTRE_STAFF,
-    ("PATCH", "/api/v1/coaching-sessions/{session_id}"): CENTRE_STAFF,
-    ("POST", "/api/v1/follow-ups"): CENTRE_STAFF,
-    ("PATCH", "/api/v1/follow-ups/{follow_up_id}"): CENTRE_STAFF,
-}
 # Operations that need no token at all.
 PUBLIC = {("POST", "/api/v1/auth/token")}
 # Roles that see every centre (the world's manager and viewer belong to one centre).
-ALL_CENTRES = ADMIN
+ALL_CENTRES = frozenset({"admin"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +57,7 @@ class Operation:
     method: str
     path: str
     documents_403: bool
+    declared_roles: frozenset[str] | None
     has_centre_query: bool
     body_schema: str | None
 
@@ -114,6 +81,9 @@ def operations() -> tuple[Operation, ...]:
                     method=method.upper(),
                     path=path,
                     documents_403="403" in operation.get("responses", {}),
+                    declared_roles=(
+                        frozenset(operation[ROLES_KEY]) if ROLES_KEY in operation else None
+                    ),
                     has_centre_query=any(
                         p["in"] == "query" and p["name"] == "centre_id"
                         for p in operation.get("parameters", [])
@@ -132,32 +102,37 @@ def schema_examples() -> dict[str, Any]:
 
 
 def allowed_roles(operation: Operation) -> frozenset[str]:
-    if operation.documents_403:
-        return ROLE_TABLE[operation.key]
-    return frozenset(ROLES)
+    assert operation.declared_roles is not None
+    return operation.declared_roles
 
 
-def test_every_route_has_a_declared_expectation() -> None:
-    known = {operation.key for operation in operations()}
-    missing = sorted(
+def test_every_route_declares_its_roles() -> None:
+    undeclared = sorted(
         f"{op.method} {op.path}"
         for op in operations()
-        if op.documents_403 and op.key not in ROLE_TABLE
+        if op.declared_roles is None and op.key not in PUBLIC
     )
-    assert not missing, (
-        "These operations document a 403 but have no entry in ROLE_TABLE "
-        f"(tests/test_authorization_matrix.py); say which roles may call them: {missing}"
+    assert not undeclared, (
+        "These operations declare no roles, so the authorization matrix cannot say what "
+        "they should answer; add openapi_extra=roles_doc(...) with the roles the service "
+        f"checks: {undeclared}"
     )
-    stale = sorted(f"{m} {p}" for m, p in set(ROLE_TABLE) - known)
-    assert not stale, f"ROLE_TABLE names operations the application no longer has: {stale}"
-    undocumented = sorted(
-        f"{m} {p}"
-        for (m, p) in ROLE_TABLE
-        if (m, p) in known
-        and ROLE_TABLE[(m, p)] != set(ROLES)
-        and not next(op for op in operations() if op.key == (m, p)).documents_403
+    unknown = sorted(
+        f"{op.method} {op.path}"
+        for op in operations()
+        if op.declared_roles is not None and not op.declared_roles <= set(ROLES)
     )
-    assert not undocumented, f"restricted operations that do not document 403: {undocumented}"
+    assert not unknown, f"roles outside {ROLES}: {unknown}"
+    restricted_without_403 = sorted(
+        f"{op.method} {op.path}"
+        for op in operations()
+        if op.declared_roles is not None
+        and op.declared_roles != set(ROLES)
+        and not op.documents_403
+    )
+    assert not restricted_without_403, (
+        f"operations refusing some roles must document 403: {restricted_without_403}"
+    )
 
 
 @dataclass
@@ -179,7 +154,9 @@ async def make_side(session: AsyncSession, admin: User, lender_id: int, product:
     loan = await make_active_loan(session, actor, holder, product)
     transaction_id = await repay(session, actor, loan, "100.00", date(2025, 2, 20))
     applied = await make_application(session, actor, holder, product)
-    coaching = await make_session(session, users["adviser"], [holder], held_on=date(2025, 3, 1))
+    coaching = await make_coaching_session(
+        session, users["adviser"], [holder], held_on=date(2025, 3, 1)
+    )
     follow_up = await make_follow_up(
         session, enterprise, users["adviser"], visited_on=date(2025, 3, 2)
     )

@@ -12,7 +12,8 @@ from app.core.concurrency import ensure_if_match
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes, patch_values
-from app.core.scope import Actor, Role, ensure_visible, visible_to
+from app.core.roles import ADMINS
+from app.core.scope import Actor, ensure_visible, visible_to
 
 
 def visible_centres(actor: Actor) -> Select[tuple[Centre]]:
@@ -45,7 +46,7 @@ async def ensure_code_free(session: AsyncSession, code: str, exclude_id: int | N
 
 async def create_centre(session: AsyncSession, actor: Actor, body: CentreCreate) -> Centre:
     values = body.model_dump()
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     await ensure_code_free(session, values["code"])
     centre = Centre(**values, version=1)
     session.add(centre)
@@ -71,7 +72,7 @@ async def update_centre(
 ) -> Centre:
     values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     centre = await get_centre(session, actor, centre_id)
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     ensure_if_match(if_match, centre.version)
     if "code" in values:
         await ensure_code_free(session, values["code"], exclude_id=centre.id)

@@ -16,9 +16,10 @@ from app.coaching.service import SessionFilters, SessionWithRoster
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
+from app.core.roles import READERS, WRITERS
 
 router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
 
@@ -78,6 +79,7 @@ def session_out(item: SessionWithRoster) -> SessionOut:
     "Filters combine; `from`/`to` bound `held_on`, both included; `holder_id` keeps sessions "
     "the holder took part in (present or absent).",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_coaching_sessions(
     session: SessionDep,
@@ -116,6 +118,7 @@ async def list_coaching_sessions(
     "admins name an adviser of the centre in `adviser_id`; viewers may not (403). "
     "`centre_id` defaults to the caller's centre (required for callers with none). " + RULES,
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_coaching_session(
     body: SessionCreate,
@@ -134,7 +137,10 @@ async def create_coaching_session(
     "/{session_id}",
     response_model=SessionOut,
     summary="Get a coaching session",
+    description="One session with its participants and its `ETag`. 404 when missing or outside the "
+    "caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_coaching_session(
     session_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -153,6 +159,7 @@ async def get_coaching_session(
     "`holder_ids` replaces the holders (kept ones keep their attendance); `participants` "
     "sets attendance. " + RULES,
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_coaching_session(
     session_id: PathId,

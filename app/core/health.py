@@ -81,6 +81,8 @@ class SchemaCheck:
     response_model=Health,
     response_model_exclude_none=True,
     summary="The process is up",
+    description="Liveness for a load balancer or orchestrator: answers 200 while the process serves "
+    "requests; touches no database. No token needed.",
 )
 async def live() -> Health:
     return Health(status="ok")
@@ -90,6 +92,8 @@ async def live() -> Health:
     "/health/ready",
     response_model=Health,
     summary="The database is reachable and migrated to head",
+    description="Readiness: 200 when the database answers and its schema is at the migrations' head; "
+    "503 (with the reason) otherwise, so that traffic goes elsewhere. No token needed.",
     responses={503: {"model": Health, "description": "Database unreachable or not migrated."}},
 )
 async def ready(request: Request) -> JSONResponse:

@@ -27,10 +27,16 @@ _PLURALS = {
 _ORDER = (Role.admin, Role.manager, Role.adviser, Role.viewer)
 
 
-def roles_text(roles: Iterable[Role]) -> str:
-    """ "admins, managers" for (Role.manager, Role.admin): the roles in a fixed order."""
+def ordered(roles: Iterable[Role]) -> list[Role]:
+    """The roles from the widest powers to the narrowest, each once."""
     allowed = set(roles)
-    names = [_PLURALS[role] for role in _ORDER if role in allowed]
+    return [role for role in _ORDER if role in allowed]
+
+
+def roles_text(roles: Iterable[Role]) -> str:
+    """The roles as the documentation names them: "admins, managers" for
+    (Role.manager, Role.admin), "every role" for all four."""
+    names = [_PLURALS[role] for role in ordered(roles)]
     return "every role" if len(names) == len(_ORDER) else ", ".join(names)
 
 

@@ -6,9 +6,10 @@ from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Region, Sector
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
+from app.core.roles import READERS, WRITERS
 from app.enterprises import service
 from app.enterprises.models import Enterprise
 from app.enterprises.schemas import (
@@ -67,6 +68,7 @@ def enterprise_filters(
     description="Enterprises of the caller's centre (all centres for admins and national "
     "staff), filtered and sorted. `owner_id` keeps those a holder owns.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_enterprises(
     session: SessionDep,
@@ -89,10 +91,11 @@ async def list_enterprises(
     response_model=EnterpriseOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register an enterprise",
-    description="Advisers, managers and admins. Owners must be holders of the enterprise's "
+    description="Owners must be holders of the enterprise's "
     "centre (422 naming `owner_ids`); `ice` is 15 digits; `created_on` is required unless "
     "the status is `project`; `closed` needs `closed_on`, not before `created_on`.",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_enterprise(
     body: EnterpriseCreate,
@@ -113,7 +116,10 @@ async def create_enterprise(
     "/{enterprise_id}",
     response_model=EnterpriseOut,
     summary="Get an enterprise",
+    description="One enterprise with its owners and its `ETag`. 404 when missing or outside the "
+    "caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_enterprise(
     enterprise_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -127,9 +133,10 @@ async def get_enterprise(
     "/{enterprise_id}",
     response_model=EnterpriseOut,
     summary="Change an enterprise",
-    description="Partial update by advisers, managers and admins in scope; `owner_ids` "
+    description="Partial update, in the caller's scope; `owner_ids` "
     "replaces the owners. Send the `ETag` you read as `If-Match`; 412 when it is stale.",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_enterprise(
     enterprise_id: PathId,

@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
+from app.core.roles import READERS, WRITERS
 from app.followups import service, worklist
 from app.followups.models import FollowUp
 from app.followups.schemas import (
@@ -57,6 +58,7 @@ AsOf = Annotated[date | None, Query(description="The day the list is computed fo
     description="Follow-ups of the caller's centre (all centres for admins and national "
     "staff); `from`/`to` bound `visited_on`, both included.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_follow_ups(
     session: SessionDep,
@@ -99,6 +101,7 @@ async def list_follow_ups(
     "then by enterprise id. `adviser_id` keeps enterprises with an owner assigned to that "
     "adviser; `centre_id` narrows to one centre (404 outside the caller's scope).",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def follow_ups_due(
     session: SessionDep,
@@ -138,6 +141,7 @@ async def follow_ups_due(
     + " "
     + STATUS_RULE,
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_follow_up(
     body: FollowUpCreate,
@@ -156,7 +160,9 @@ async def create_follow_up(
     "/{follow_up_id}",
     response_model=FollowUpOut,
     summary="Get an enterprise follow-up",
+    description="One visit with its `ETag`. 404 when missing or outside the caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_follow_up(
     follow_up_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -177,6 +183,7 @@ async def get_follow_up(
     + " "
     + STATUS_RULE,
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_follow_up(
     follow_up_id: PathId,
@@ -208,6 +215,7 @@ async def update_follow_up(
     "never-coached first, then the oldest `last_session_on`, then id). Every list is "
     "complete (not paged).",
     responses=errors(401, 422),
+    openapi_extra=roles_doc(READERS),
 )
 async def my_worklist(
     session: SessionDep, actor: CurrentUser, settings: SettingsDep, as_of: AsOf = None

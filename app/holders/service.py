@@ -19,7 +19,7 @@ from app.core.pagination import PageParams, paginate
 from app.core.params import fits_id_column
 from app.core.patching import apply_changes, patch_values
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
-from app.core.roles import WRITERS
+from app.core.roles import ADMINS, WRITERS
 from app.core.scope import Actor, Role, visible_to
 from app.core.text import fold
 from app.holders.models import Holder
@@ -326,7 +326,7 @@ async def anonymise_holder(session: AsyncSession, actor: Actor, holder_id: int) 
     values too.
     """
     holder = await get_holder(session, actor, holder_id)
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     if holder.anonymised_at is not None:
         raise Conflict("This holder is already anonymised.")
     holder.first_name = ANONYMISED_FIRST_NAME

@@ -1,5 +1,5 @@
-"""Lenders (partner microcredit associations) and their loan products (API.md "Lenders and
-loan products"). Every role reads them; only admins create or change them, and every change
+"""Lenders (partner microcredit associations) and their loan products (the `lenders`
+operations of the OpenAPI document). Every role reads them; only admins create or change them, and every change
 records an audit event."""
 
 from decimal import Decimal
@@ -14,7 +14,8 @@ from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
-from app.core.scope import Actor, Role
+from app.core.roles import ADMINS
+from app.core.scope import Actor
 from app.loans.models import Lender, LoanProduct
 
 R = TypeVar("R", Lender, LoanProduct)
@@ -104,7 +105,7 @@ async def _ensure_lender_code_free(
 
 async def create_lender(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Lender:
     """Admin only; `code` is unique (409)."""
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     await _ensure_lender_code_free(session, values["code"])
     return await _insert(session, actor, Lender(**values, version=1), "lender", values)
 
@@ -118,7 +119,7 @@ async def update_lender(
 ) -> Lender:
     """Admin only; honours If-Match (412); `code` stays unique (409)."""
     lender = await get_lender(session, lender_id)
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     ensure_if_match(if_match, lender.version)
     if "code" in values:
         await _ensure_lender_code_free(session, values["code"], exclude_id=lender.id)
@@ -188,7 +189,7 @@ async def create_product(
     session: AsyncSession, actor: Actor, values: dict[str, Any], legal_ceiling: Decimal
 ) -> LoanProduct:
     """Admin only; the lender must exist (422 lender_id); bounds as `ensure_product_bounds`."""
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     values = _in_cents(values)
     ensure_product_bounds(values, legal_ceiling)
     await _ensure_lender_exists(session, values["lender_id"])
@@ -206,7 +207,7 @@ async def update_product(
     """Admin only; honours If-Match (412); the bounds are checked on the product as it would
     become. Loans already applied for keep the terms they copied."""
     product = await get_product(session, product_id)
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     ensure_if_match(if_match, product.version)
     values = _in_cents(values)
     ensure_product_bounds(

@@ -67,6 +67,8 @@ EXPORTS = ("portfolio", "flows", "coaching", "impact", "activity")
 def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> HTMLResponse:
+    # The navigation's logout form needs the session's token on every page, errors included.
+    context.setdefault("logout_token", getattr(request.state, "logout_token", ""))
     response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
     return secure(response)
 
@@ -106,7 +108,10 @@ async def page_actor(request: Request, session: AsyncSession, settings: Settings
     if user_id is None:
         return None
     user = await users_service.active_user(session, user_id)
-    return None if user is None else users_service.actor_of(user)
+    if user is None:
+        return None
+    request.state.logout_token = logout_token(request, settings)
+    return users_service.actor_of(user)
 
 
 def parse_id(name: str, raw: str | None) -> int | None:
@@ -154,9 +159,9 @@ async def login(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    username: Annotated[str, Form(max_length=254)] = "",
-    password: Annotated[str, Form(max_length=1024)] = "",
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     nonce = request.cookies.get(LOGIN_NONCE_COOKIE)
     if not csrf_valid(settings, "login", nonce, csrf_token):
@@ -197,14 +202,25 @@ async def login(
 async def logout(
     request: Request,
     settings: SettingsDep,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     response = to_login()
     if session_user_id(request, settings) is None:
         end_session(response, settings)
         return response
     if not csrf_valid(settings, "logout", request.cookies.get(SESSION_COOKIE), csrf_token):
-        return secure(HTMLResponse("Requête refusée (jeton anti-CSRF invalide).", status_code=400))
+        return render(
+            request,
+            "error.html",
+            {
+                "actor": None,
+                "status": 400,
+                "title": "Requête refusée",
+                "detail": "Le jeton anti-CSRF du formulaire est absent ou invalide.",
+                "messages": [],
+            },
+            status_code=400,
+        )
     end_session(response, settings)
     return response
 
@@ -242,7 +258,6 @@ async def dashboard(
         return error_page(request, actor, error)
     context.update(
         actor=actor,
-        logout_token=logout_token(request, settings),
         centres=await visible_centres(session, actor),
         centre_id=scope,
         centre_name=await centre_name(session, scope),
@@ -262,12 +277,25 @@ async def dashboard_context(
     monthly = await flows.flows_report(
         session, start=first_month, end=today, interval=Interval.month, centre_id=scope
     )
-    year = await activity.activity_report(session, year=today.year, today=today, centre_id=scope)
+    # This year's beneficiaries and coaching: the activity report's own sections (its loan
+    # section, flows and PAR already shown above, is not needed here).
+    first_day, last_day = activity.year_days(today.year, today)
+    year_body: dict[str, Any] = {
+        "year": today.year,
+        "holders": (await activity.holders_figures(session, first_day, last_day, scope)).model_dump(
+            mode="json"
+        ),
+        "enterprises": (
+            await activity.enterprises_figures(session, first_day, last_day, scope)
+        ).model_dump(mode="json"),
+        "coaching": (
+            await activity.coaching_figures(session, first_day, last_day, scope)
+        ).model_dump(mode="json"),
+    }
 
     total = now.total.model_dump(mode="json", by_alias=True)
     trend_points = par_trend.model_dump(mode="json")["points"]
     flow_rows = monthly.model_dump(mode="json", by_alias=True)["rows"]
-    year_body = year.model_dump(mode="json")
     aging = total["aging"]
     month_labels = [charts.month_label(date.fromisoformat(r["period_start"])) for r in flow_rows]
     by_kind = year_body["coaching"]["by_kind"]
@@ -413,7 +441,6 @@ async def activity_page(
         "activity.html",
         {
             "actor": actor,
-            "logout_token": logout_token(request, settings),
             "report": body,
             "tables": activity_tables(body),
             "centre_id": scope,

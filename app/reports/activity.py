@@ -1,4 +1,4 @@
-"""The yearly activity report (API.md "Yearly activity report and portfolio trend"): a
+"""The yearly activity report (`GET /api/v1/reports/activity`): a
 year's beneficiaries by category and its amounts, the way the foundation reports them.
 
 The year runs from 1 January (`first`) to 31 December, or to today for the year in
@@ -9,7 +9,7 @@ theirs.
 - `holders.enrolled`: holders with `enrolled_on` in [first, last].
 - `holders.supported`: holders with a coaching session held in [first, last] that they
   attended (marked `present`), or a loan outstanding on at least one day of [first, last]
-  (DESIGN.md: disbursed on or before that day, neither repaid nor written off on or
+  (docs/ARITHMETIC.md: disbursed on or before that day, neither repaid nor written off on or
   before it). Split by gender, area and age band at `last` (`unspecified` under 18).
 - `enterprises.created`: enterprises with `created_on` in [first, last], split by their
   own sector and area. `enterprises.jobs`: the impact report's jobs as of `last` (jobs of
@@ -35,7 +35,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, union, union_all
+from sqlalchemy import and_, exists, func, or_, select, union, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -72,36 +72,60 @@ def year_days(year: int, today: date) -> tuple[date, date]:
     return date(year, 1, 1), min(date(year, 12, 31), today)
 
 
+def _dated_records() -> list[tuple[Any, Any]]:
+    """(date column, centre column) of every record that dates a centre's activity."""
+    return [
+        (Holder.enrolled_on, Holder.centre_id),
+        (Enterprise.created_on, Enterprise.centre_id),
+        (Loan.disbursed_on, Loan.centre_id),
+        (CoachingSession.held_on, CoachingSession.centre_id),
+    ]
+
+
+def _in_scope(centre_column: Any, centre_id: int | None) -> list[ColumnElement[bool]]:
+    return [] if centre_id is None else [centre_column == centre_id]
+
+
+def record_by_statement(day: date, centre_id: int | None) -> AnySelect:
+    """Whether any record in scope is dated on or before `day` (EXISTS stops at the first)."""
+    return select(
+        or_(
+            *(
+                exists().where(column <= day, *_in_scope(centre, centre_id))
+                for column, centre in _dated_records()
+            )
+        )
+    )
+
+
 def first_record_statement(centre_id: int | None) -> AnySelect:
     """The earliest dated record in scope: enrolment, creation, disbursement or session."""
-    dated: list[AnySelect] = [
-        select(func.min(Holder.enrolled_on).label("day")).where(
-            *([] if centre_id is None else [Holder.centre_id == centre_id])
-        ),
-        select(func.min(Enterprise.created_on).label("day")).where(
-            *([] if centre_id is None else [Enterprise.centre_id == centre_id])
-        ),
-        select(func.min(Loan.disbursed_on).label("day")).where(
-            *([] if centre_id is None else [Loan.centre_id == centre_id])
-        ),
-        select(func.min(CoachingSession.held_on).label("day")).where(
-            *([] if centre_id is None else [CoachingSession.centre_id == centre_id])
-        ),
-    ]
-    days = union_all(*dated).subquery("days")
+    days = union_all(
+        *(
+            select(func.min(column).label("day")).where(*_in_scope(centre, centre_id))
+            for column, centre in _dated_records()
+        )
+    ).subquery("days")
     return select(func.min(days.c.day))
 
 
 async def check_year(session: AsyncSession, year: int, today: date, centre_id: int | None) -> None:
-    """422 naming `year` unless it lies between the first record's year and this year."""
+    """422 naming `year` unless it lies between the first record's year and this year.
+
+    The current year is always reportable (it is the first record's year when there is
+    none); an earlier one is when some record in scope is dated on or before its last day.
+    """
     if year > today.year:
         raise RuleViolation("year", f"{year} has not begun yet (the current year is {today.year}).")
+    if year == today.year or await session.scalar(
+        record_by_statement(date(year, 12, 31), centre_id)
+    ):
+        return
     earliest = await session.scalar(first_record_statement(centre_id))
     first_year = today.year if earliest is None else earliest.year
-    if year < first_year:
-        raise RuleViolation(
-            "year", f"{year} is before the first record ({first_year}); nothing to report."
-        )
+    raise RuleViolation(
+        "year", f"{year} is before the first record ({first_year}); nothing to report."
+    )
 
 
 def outstanding_during(first: date, last: date) -> ColumnElement[bool]:
@@ -193,7 +217,7 @@ def _zeros(keys: Any) -> dict[str, int]:
     return {str(key): 0 for key in keys}
 
 
-async def _holders(
+async def holders_figures(
     session: AsyncSession, first: date, last: date, centre_id: int | None
 ) -> ActivityHolders:
     by_gender = _zeros(Gender)
@@ -213,7 +237,7 @@ async def _holders(
     )
 
 
-async def _enterprises(
+async def enterprises_figures(
     session: AsyncSession, first: date, last: date, centre_id: int | None
 ) -> ActivityEnterprises:
     by_sector = _zeros(Sector)
@@ -232,7 +256,7 @@ async def _enterprises(
     )
 
 
-async def _loans(
+async def loans_figures(
     session: AsyncSession, first: date, last: date, today: date, centre_id: int | None
 ) -> ActivityLoans:
     lenders = {
@@ -277,7 +301,7 @@ async def _loans(
     )
 
 
-async def _coaching(
+async def coaching_figures(
     session: AsyncSession, first: date, last: date, centre_id: int | None
 ) -> ActivityCoaching:
     report = await coaching.coaching_report(
@@ -304,8 +328,8 @@ async def activity_report(
         centre_id=centre_id,
         first_day=first,
         last_day=last,
-        holders=await _holders(session, first, last, centre_id),
-        enterprises=await _enterprises(session, first, last, centre_id),
-        loans=await _loans(session, first, last, today, centre_id),
-        coaching=await _coaching(session, first, last, centre_id),
+        holders=await holders_figures(session, first, last, centre_id),
+        enterprises=await enterprises_figures(session, first, last, centre_id),
+        loans=await loans_figures(session, first, last, today, centre_id),
+        coaching=await coaching_figures(session, first, last, centre_id),
     )

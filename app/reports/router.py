@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.db import ReportsSessionDep
 from app.core.deps import CurrentUser, SettingsDep
-from app.core.openapi import errors
+from app.core.openapi import errors, roles_doc
+from app.core.roles import READERS
 from app.reports import activity, coaching, flows, impact, portfolio, service, trend
 from app.reports.activity_file import iter_activity_csv, render_activity_xlsx
 from app.reports.dates import Interval
@@ -169,6 +170,7 @@ async def _respond_over(
         "`unspecified`. Age bands are ages at `as_of`; under 18 is `unspecified`."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def portfolio_report(
     session: ReportsSessionDep,
@@ -201,6 +203,7 @@ async def portfolio_report(
         "or a range of more than 400 periods, is a 422."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def flows_report(
     session: ReportsSessionDep,
@@ -231,6 +234,7 @@ async def flows_report(
         "centre or month (key: the month's first day)."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def coaching_report(
     session: ReportsSessionDep,
@@ -271,6 +275,7 @@ async def coaching_report(
         "loan disbursed within 6 months of that first session."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def impact_report(
     session: ReportsSessionDep,
@@ -315,6 +320,7 @@ Year = Annotated[
         "or before the first record in scope is a 422."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def activity_report(
     session: ReportsSessionDep,
@@ -363,6 +369,7 @@ async def activity_report(
         "before the current one, then as of today, oldest first. `months` from 1 to 36."
     ),
     responses=errors(401, 404, 422),
+    openapi_extra=roles_doc(READERS),
 )
 async def portfolio_trend(
     session: ReportsSessionDep,

@@ -1,4 +1,4 @@
-"""The portfolio trend (API.md "Yearly activity report and portfolio trend"): the
+"""The portfolio trend (`GET /api/v1/reports/portfolio/trend`): the
 portfolio's total at each of the last `months` month ends and today, oldest first.
 
 Each point is `app.reports.portfolio.portfolio_report`'s `total` row as of its date, so it

@@ -10,9 +10,10 @@ from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
 from app.core.errors import TooManyRequests, Unauthorized
 from app.core.metrics import record_login_failure
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId
+from app.core.roles import ADMINS, READERS
 from app.core.security import create_access_token
 from app.users import service
 from app.users.models import LoginAttempt, User
@@ -27,14 +28,29 @@ user_sort = sorting(
 )
 
 
+LOGIN_PATH = "/api/v1/auth/token"
+
+
+def describe_throttling(document: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """State the login throttling of these settings in the login operation's description."""
+    login = document["paths"][LOGIN_PATH]["post"]
+    login["description"] += (
+        f" After {settings.login_max_failures} failed attempts for one account, or "
+        f"{settings.login_address_max_failures} from one address, within "
+        f"{settings.login_window_minutes} minutes, 429 (with `Retry-After`) until the window "
+        "passes."
+    )
+    return document
+
+
 @auth_router.post(
     "/token",
     response_model=Token,
     summary="Log in and get a bearer token",
+    # The throttling sentence is added from the settings in force (`describe_throttling`).
     description="OAuth2 password flow: form fields `username` (the email) and `password`. "
-    "After 5 failed attempts for one account (or 20 from one address) within 15 minutes, "
-    "429 until the window passes. A username over 254 characters or a forwarded address "
-    "over 64 is a 422, counted as a failed attempt.",
+    "A username over 254 characters or a forwarded address over 64 is a 422, counted as a "
+    "failed attempt.",
     responses=errors(400, 401, 422, 429),
 )
 async def login(
@@ -92,6 +108,7 @@ def issue_token(settings: Settings, user: User) -> Token:
     "before ends, this one included: the answer is a fresh token. A wrong current password "
     "is a 422 naming `current_password` and counts as a failed login.",
     responses=errors(401, 422, 429),
+    openapi_extra=roles_doc(READERS),
 )
 async def change_password(
     body: PasswordChange,
@@ -112,7 +129,13 @@ async def change_password(
 
 
 @auth_router.get(
-    "/me", response_model=Me, summary="The authenticated caller", responses=errors(401)
+    "/me",
+    response_model=Me,
+    summary="The authenticated caller",
+    description="The account the bearer token names: id, email, name, role and centre. 401 when the "
+    "token is missing, invalid or expired, or its user was deactivated.",
+    responses=errors(401),
+    openapi_extra=roles_doc(READERS),
 )
 async def me(session: SessionDep, actor: CurrentUser) -> Me:
     user = await service.active_user(session, actor.id)
@@ -122,8 +145,10 @@ async def me(session: SessionDep, actor: CurrentUser) -> Me:
 @users_router.get(
     "",
     response_model=Page[UserOut],
-    summary="List users (admin)",
+    summary="List users",
+    description="Every account, active or not, sorted by `sort`.",
     responses=errors(*LIST, 403),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def list_users(
     session: SessionDep,
@@ -139,8 +164,12 @@ async def list_users(
     "",
     response_model=UserOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Create a user (admin)",
+    summary="Create a user",
+    description="The email is stored lower-case and must be unused (409). An adviser belongs to a "
+    "centre; an admin has none (422 naming `centre_id`). The password (at least 10 "
+    "characters) is stored as an argon2 hash, never returned.",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def create_user(
     body: UserCreate, session: SessionDep, actor: CurrentUser, response: Response
@@ -162,8 +191,10 @@ async def create_user(
 @users_router.get(
     "/{user_id}",
     response_model=UserOut,
-    summary="Get a user (admin)",
+    summary="Get a user",
+    description="One account with its `ETag`. 404 when missing.",
     responses=errors(*READ, 403),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def get_user(
     user_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -176,9 +207,10 @@ async def get_user(
 @users_router.patch(
     "/{user_id}",
     response_model=UserOut,
-    summary="Change a user (admin)",
+    summary="Change a user",
     description="Change name, role, centre, active flag or password. Honours `If-Match`.",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def update_user(
     user_id: PathId,

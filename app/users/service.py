@@ -15,6 +15,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes, patch_values
+from app.core.roles import ADMINS
 from app.core.scope import Actor, Role
 from app.core.security import TokenClaims, hash_password, hash_password_sync, verify_password
 from app.users.models import LoginAttempt, User
@@ -182,12 +183,12 @@ async def load_actor(session: AsyncSession, claims: TokenClaims) -> Actor | None
 async def list_users(
     session: AsyncSession, actor: Actor, page: PageParams, order_by: list[Any]
 ) -> tuple[list[User], int]:
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     return await paginate(session, select(User), page, order_by)
 
 
 async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("User not found.")
@@ -215,7 +216,7 @@ async def create_user(
 ) -> User:
     """Create a user; `actor` None means the command line (an operator on the server)."""
     if actor is not None:
-        actor.require(Role.admin)
+        actor.require(*ADMINS)
     email = email.strip().lower()
     check_password_policy(password, email=email, full_name=full_name, field="password")
     await ensure_centre_fits_role(session, role, centre_id)

@@ -17,7 +17,9 @@ from app.core.config import Settings
 from app.loans.schemas import PRODUCT_EXAMPLE
 from app.main import create_app
 from app.reports.render import Column, Kind, ReportFile, Table, iter_csv
-from tests.factories import auth, make_lender, make_user
+from tests.helpers import auth
+from tests.loans.factories import make_lender
+from tests.users.factories import make_user
 
 
 async def test_every_response_carries_the_security_headers(client: AsyncClient) -> None:

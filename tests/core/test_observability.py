@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.logging import json_handler, request_id_var
 from app.main import create_app
-from tests.factories import auth, make_user
+from tests.helpers import auth
+from tests.users.factories import make_user
 
 
 def samples(text: str, name: str) -> dict[tuple[tuple[str, str], ...], float]:

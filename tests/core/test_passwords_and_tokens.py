@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.users.models import LoginAttempt
 from app.users.passwords import common_passwords, password_problem
-from tests.factories import PASSWORD, auth, make_centre, make_user
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.users.factories import PASSWORD, make_user
 
 NEW_PASSWORD = "tagine au citron 2026"
 

@@ -22,7 +22,7 @@ from app.core.db import create_engine, create_sessionmaker
 from app.core.security import create_access_token
 from app.loans.models import Loan, LoanTransaction
 from app.users.service import actor_of
-from tests.factories import make_centre, make_holder, make_lender, make_product, make_user
+from tests.centres.factories import make_centre
 from tests.faults.databases import (
     PG_URL,
     create_postgres_database,
@@ -30,8 +30,10 @@ from tests.faults.databases import (
     free_port,
     migrate,
 )
-from tests.loans.factories import make_active_loan
+from tests.holders.factories import make_holder
+from tests.loans.factories import make_active_loan, make_lender, make_product
 from tests.loans.test_ledger_consistency import check_loan
+from tests.users.factories import make_user
 
 SECRET = "crash-test-secret-key-long-enough-for-hs256"
 LOANS = 6

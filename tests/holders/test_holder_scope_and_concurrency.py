@@ -9,8 +9,10 @@ from app.holders import service
 from app.holders.models import Holder
 from app.holders.schemas import HolderUpdate
 from app.users.service import actor_of
-from tests.factories import auth, make_centre, make_holder, make_user
-from tests.holders.factories import holder_payload
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.holders.factories import holder_payload, make_holder
+from tests.users.factories import make_user
 
 
 async def test_adviser_of_another_centre_can_neither_read_list_nor_edit(

@@ -8,9 +8,9 @@ from sqlalchemy import update
 from app.centres.models import Centre
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
-from tests.factories import PASSWORD, make_user
 from tests.pages.server import Server
 from tests.reports.generator import GeneratedPortfolio, PortfolioSize, generate_portfolio
+from tests.users.factories import PASSWORD, make_user
 
 ARABIC_CENTRE = "مركز أنفا للمقاولات"
 ARABIC_MANAGER = "فاطمة الزهراء العلوي"

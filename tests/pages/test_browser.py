@@ -252,6 +252,10 @@ async def test_bad_input_is_a_readable_page(site: Site, context: BrowserContext)
         assert response is not None and response.status == status, path
         assert response.headers["content-type"].startswith("text/html")
         assert f"Erreur {status}" in (await watched.page.text_content("h1") or "")
+    # The error page keeps a working navigation: logging out from it.
+    async with watched.page.expect_navigation():
+        await watched.page.click(".logout button")
+    assert watched.page.url == f"{site.base_url}/login"
 
 
 async def test_wrong_password_shows_the_form_again(site: Site, context: BrowserContext) -> None:
@@ -376,3 +380,30 @@ async def test_activity_report_prints_to_a4(site: Site, context: BrowserContext)
     for title in ("Porteurs accompagnés par sexe", "Prêts décaissés par organisme prêteur"):
         assert title in text
     assert f"Porteurs accompagnés {report['holders']['supported']}" in text
+
+
+async def test_login_form_is_throttled_like_the_api(site: Site) -> None:
+    async with httpx.AsyncClient(base_url=site.base_url, timeout=60) as client:
+        statuses = []
+        for _ in range(6):
+            form = await client.get("/login")
+            token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form.text)
+            assert token is not None
+            answer = await client.post(
+                "/login",
+                data={
+                    "username": "nobody.throttled@centre.ma",
+                    "password": "wrong-password",
+                    "csrf_token": token.group(1),
+                },
+            )
+            statuses.append(answer.status_code)
+        assert statuses == [401] * 5 + [429]
+        assert "Trop de tentatives" in answer.text
+        assert answer.headers["retry-after"].isdigit()
+        # The API counts the same failures.
+        api_answer = await client.post(
+            "/api/v1/auth/token",
+            data={"username": "nobody.throttled@centre.ma", "password": "wrong-password"},
+        )
+        assert api_answer.status_code == 429

@@ -536,7 +536,8 @@ def first_record_year(snap: Snapshot, centre_id: int | None) -> int | None:
 
 
 def activity(snap: Snapshot, year: int, today: date, centre_id: int | None) -> Json:
-    """The yearly activity report, figure by figure from API.md's wording."""
+    """The yearly activity report, figure by figure from the definitions in
+    `app/reports/activity.py`."""
     first, last = date(year, 1, 1), min(date(year, 12, 31), today)
 
     def in_year(day: date | None) -> bool:

@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.centres.models import Centre
 from app.core.config import Settings
 from app.reports.activity_file import COLUMNS
-from tests.factories import auth, make_user
+from tests.helpers import auth
 from tests.reports import reference
 from tests.reports.edges import EdgeDates
 from tests.reports.generator import GeneratedPortfolio, PortfolioSize, generate_portfolio
 from tests.reports.reference import Snapshot
+from tests.users.factories import make_user
 
 SEED = 20261231
 # Records exactly on the last day of 2024 and 2025 (year-end positions, ages, jobs) and on
