@@ -68,7 +68,10 @@ async def reserve_login_attempt(
     locks) before the slow password check, then marks the attempt succeeded if it is.
 
     Throttled attempts (429) are not recorded, so the window ends on time."""
-    email, address = email[:EMAIL_MAX_LENGTH], address[:ADDRESS_MAX_LENGTH]
+    # The keys the attempt is counted under: no NUL (PostgreSQL cannot store one; such a
+    # login is refused as 401 after being counted) and no more than the columns hold.
+    email = email.replace("\x00", "")[:EMAIL_MAX_LENGTH]
+    address = address.replace("\x00", "")[:ADDRESS_MAX_LENGTH]
     await _lock_login_keys(session, email, address)
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
     failures = select(func.count()).where(
