@@ -1,8 +1,11 @@
 """The `tracker` command: migrations, users, demo data and the server."""
 
 import asyncio
+import atexit
 import os
 import secrets
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -41,10 +44,68 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     command.upgrade(alembic_config(), revision)
 
 
-@db_cli.command("downgrade")
-def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
-    """Run `alembic downgrade` to the given revision (e.g. base)."""
-    command.downgrade(alembic_config(), revision)
+@db_cli.command("downgrade", context_settings={"ignore_unknown_options": True})
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="A revision id, base, or -N (N steps down).")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Drop tables even when they hold rows.")
+    ] = False,
+) -> None:
+    """Run `alembic downgrade` to the given revision; asks for --yes before dropping tables
+    that hold rows."""
+    from app.core.dbops import OperationError, plan_downgrade
+
+    config = alembic_config()
+    try:
+        plan = plan_downgrade(config, get_settings().database_url, revision)
+    except OperationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    if plan.loses_rows and not yes:
+        lost = ", ".join(f"{table} ({rows} rows)" for table, rows in plan.dropped_rows.items())
+        typer.echo(
+            f"Downgrading {plan.current} to {plan.target} drops tables that hold data: {lost}.\n"
+            "Back up first (tracker db backup PATH), then run again with --yes.",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    command.downgrade(config, plan.target)
+    typer.echo(f"downgraded {plan.current} to {plan.target}")
+
+
+@db_cli.command("backup")
+def db_backup(path: Annotated[Path, typer.Argument(help="The file to write.")]) -> None:
+    """Copy the whole database to PATH (pg_dump on PostgreSQL, the online backup API on
+    SQLite); safe while the service runs."""
+    from app.core.dbops import OperationError, backup
+
+    try:
+        backup(get_settings().database_url, path)
+    except OperationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"backed up to {path}")
+
+
+@db_cli.command("restore")
+def db_restore(
+    path: Annotated[Path, typer.Argument(help="A file written by `tracker db backup`.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: the database's content is replaced.")
+    ] = False,
+) -> None:
+    """Replace the database's content with the backup at PATH (stop the service first)."""
+    from app.core.dbops import OperationError, restore
+
+    if not yes:
+        typer.echo("Restoring replaces everything in the database; run again with --yes.", err=True)
+        raise typer.Exit(code=1)
+    try:
+        restore(get_settings().database_url, path)
+    except OperationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    typer.echo(f"restored from {path}")
 
 
 @db_cli.command("check")
@@ -217,6 +278,11 @@ def serve(
     if settings.environment == "development" and not os.environ.get("SECRET_KEY"):
         # Every worker must sign and check tokens with the same key.
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(48)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker writes its metrics there; /metrics sums them (app/core/metrics.py).
+        metrics_dir = tempfile.mkdtemp(prefix="tracker-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        atexit.register(shutil.rmtree, metrics_dir, ignore_errors=True)
     uvicorn.run(
         "app.main:app",
         host=host,

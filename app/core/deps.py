@@ -17,10 +17,12 @@ from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.errors import Unauthorized
 from app.core.scope import Actor
-from app.core.security import decode_access_token
+from app.core.security import TokenClaims, decode_token_claims
 
-ActorLoader = Callable[[AsyncSession, int], Awaitable[Actor | None]]
-"""The active user with this id as an `Actor`, or None when unknown or inactive."""
+ActorLoader = Callable[[AsyncSession, TokenClaims], Awaitable[Actor | None]]
+"""The active user a token names, as an `Actor`, or None when unknown, inactive, or when
+the token's password generation is not the user's current one (the password changed or the
+user was deactivated since the token was issued)."""
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -41,13 +43,15 @@ async def current_user(
 ) -> Actor:
     if not token:
         raise Unauthorized()
-    user_id = decode_access_token(token, settings.signing_key)
-    if user_id is None:
+    claims = decode_token_claims(token, settings.signing_key)
+    if claims is None:
         raise Unauthorized("The token is invalid or has expired.")
     load_actor: ActorLoader = request.app.state.load_actor
-    actor = await load_actor(session, user_id)
+    actor = await load_actor(session, claims)
     if actor is None:
-        raise Unauthorized("The token's user no longer exists or is inactive.")
+        raise Unauthorized(
+            "The token has ended (password changed, or user inactive or gone); log in again."
+        )
     return actor
 
 

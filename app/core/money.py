@@ -4,7 +4,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 from sqlalchemy import Numeric
 
 CENT = Decimal("0.01")
@@ -29,12 +29,17 @@ def ratio(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     return round_ratio(Decimal(numerator) / Decimal(denominator))
 
 
+def unsigned_zero(value: Decimal) -> Decimal:
+    """-0.00 is 0.00: a sign on zero means nothing and must not reach a response."""
+    return value.copy_abs() if value.is_zero() else value
+
+
 def format_money(value: Decimal) -> str:
-    return f"{round_money(Decimal(value)):.2f}"
+    return f"{unsigned_zero(round_money(Decimal(value))):.2f}"
 
 
 def format_ratio(value: Decimal) -> str:
-    return f"{round_ratio(Decimal(value)):.4f}"
+    return f"{unsigned_zero(round_ratio(Decimal(value))):.4f}"
 
 
 PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]{1,2})?")
@@ -56,6 +61,7 @@ Money = Annotated[
     Decimal,
     BeforeValidator(plain_amount),
     Field(max_digits=14, decimal_places=2),
+    AfterValidator(unsigned_zero),
     PlainSerializer(format_money, return_type=str, when_used="json"),
     _money_example,
 ]
@@ -68,6 +74,7 @@ Rate = Annotated[
     Decimal,
     BeforeValidator(plain_amount),
     Field(ge=0, le=100, max_digits=5, decimal_places=2),
+    AfterValidator(unsigned_zero),
     PlainSerializer(format_money, return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "examples": ["18.00"]}, mode="serialization"),
 ]

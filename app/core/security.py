@@ -1,5 +1,6 @@
 """Password hashing (argon2 through pwdlib) and signed access tokens (PyJWT)."""
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 _hasher = PasswordHash.recommended()
 ALGORITHM = "HS256"
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 10  # see app/users/passwords.py for the whole policy
 
 
 def hash_password_sync(password: str) -> str:
@@ -25,10 +26,21 @@ async def verify_password(password: str, password_hash: str) -> bool:
     return bool(await run_in_threadpool(_hasher.verify, password, password_hash))
 
 
-def create_access_token(subject: int, secret: str, minutes: int) -> tuple[str, int]:
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    generation: int
+    """The user's password generation when the token was issued: a token whose generation
+    is not the user's current one has ended (password changed, user deactivated)."""
+
+
+def create_access_token(
+    subject: int, secret: str, minutes: int, generation: int = 1
+) -> tuple[str, int]:
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": str(subject),
+        "gen": generation,
         "iat": now,
         "exp": now + timedelta(minutes=minutes),
     }
@@ -37,8 +49,19 @@ def create_access_token(subject: int, secret: str, minutes: int) -> tuple[str, i
 
 def decode_access_token(token: str, secret: str) -> int | None:
     """The user id in a valid, unexpired token; None for anything else."""
+    claims = decode_token_claims(token, secret)
+    return claims.user_id if claims is not None else None
+
+
+def decode_token_claims(token: str, secret: str) -> TokenClaims | None:
+    """The claims of a valid, unexpired token; None for anything else."""
     try:
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp"]})
-        return int(claims["sub"])
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "gen"]}
+        )
+        generation = claims["gen"]
+        if not isinstance(generation, int) or isinstance(generation, bool):
+            return None
+        return TokenClaims(user_id=int(claims["sub"]), generation=generation)
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None

@@ -176,13 +176,29 @@ class Table:
         return self.layout.columns
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NUMERIC_KINDS = {Kind.integer, Kind.money, Kind.ratio, Kind.hours}
+
+
+def neutralise_formula(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+1`,
+    `-2+3`, `@SUM(...)`, or one starting with a tab or a carriage return) gets a leading
+    apostrophe, so that it is shown as the text it is (OWASP's "CSV injection" advice).
+    Numeric columns are written by the service itself and left as they are, so a negative
+    figure stays a number."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _csv_cells(table: Table, row: dict[str, Any], is_total: bool) -> list[str]:
     cells = []
     for index, column in enumerate(table.columns):
         value = column.value(row)
         if index == 0 and is_total:
             value = TOTAL_LABEL
-        cells.append("" if value is None else str(value))
+        cell = "" if value is None else str(value)
+        if column.kind not in NUMERIC_KINDS:
+            cell = neutralise_formula(cell)
+        cells.append(cell)
     return cells
 
 

@@ -16,6 +16,9 @@ class User(Versioned, Base):
     role: Mapped[str] = mapped_column(String(16))
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("centres.id"), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """Carried by every token; raised when the password changes or the user is deactivated,
+    which ends the tokens issued before."""
 
 
 class LoginAttempt(Base):

@@ -2,20 +2,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.concurrency import set_etag
 from app.core.config import Settings
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
-from app.core.errors import Unauthorized
+from app.core.errors import TooManyRequests, Unauthorized
+from app.core.metrics import record_login_failure
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId
 from app.core.roles import ADMINS, READERS
 from app.core.security import create_access_token
 from app.users import service
-from app.users.models import User
-from app.users.schemas import Me, Token, UserCreate, UserOut, UserUpdate
+from app.users.models import LoginAttempt, User
+from app.users.schemas import Me, PasswordChange, Token, UserCreate, UserOut, UserUpdate
 
 auth_router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users_router = APIRouter(prefix="/api/v1/users", tags=["users"])
@@ -46,7 +48,9 @@ def describe_throttling(document: dict[str, Any], settings: Settings) -> dict[st
     response_model=Token,
     summary="Log in and get a bearer token",
     # The throttling sentence is added from the settings in force (`describe_throttling`).
-    description="OAuth2 password flow: form fields `username` (the email) and `password`.",
+    description="OAuth2 password flow: form fields `username` (the email) and `password`. "
+    "A username over 254 characters or a forwarded address over 64 is a 422, counted as a "
+    "failed attempt.",
     responses=errors(400, 401, 422, 429),
 )
 async def login(
@@ -55,16 +59,73 @@ async def login(
     settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
-    address = request.client.host if request.client else "unknown"
-    user = await service.authenticate(session, settings, form.username, form.password, address)
+    address = client_address(request)
+    email = service.normalise_login(form.username)
+    refused = service.login_input_problem(email, form.password, address)
+    attempt = await reserve_attempt(session, settings, email, address)
+    if refused is not None:
+        record_login_failure("invalid_input")
+        raise refused
+    user = await service.check_credentials(session, attempt, email, form.password)
     if user is None:
-        # The failed attempt must be saved although the request fails: it feeds the throttle.
-        await session.commit()
+        record_login_failure("credentials")
         raise Unauthorized("Incorrect email or password.")
+    return issue_token(settings, user)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def reserve_attempt(
+    session: AsyncSession, settings: Settings, email: str, address: str
+) -> LoginAttempt:
+    """Record the attempt (as a failure until the password proves right) and commit it
+    at once: it feeds the throttle even if the request then fails, and the commit releases
+    the throttle's lock before the slow password check."""
+    try:
+        attempt = await service.reserve_login_attempt(session, settings, email, address)
+    except TooManyRequests:
+        record_login_failure("throttled")
+        raise
+    await session.commit()
+    return attempt
+
+
+def issue_token(settings: Settings, user: User) -> Token:
     token, expires_in = create_access_token(
-        user.id, settings.signing_key, settings.access_token_minutes
+        user.id, settings.signing_key, settings.access_token_minutes, user.password_generation
     )
     return Token(access_token=token, expires_in=expires_in)
+
+
+@auth_router.post(
+    "/password",
+    response_model=Token,
+    summary="Change your own password",
+    description="Give the current password and a new one (10 to 128 characters, not the "
+    "email or the name, not a common password; kept exactly as typed). Every token issued "
+    "before ends, this one included: the answer is a fresh token. A wrong current password "
+    "is a 422 naming `current_password` and counts as a failed login.",
+    responses=errors(401, 422, 429),
+    openapi_extra=roles_doc(READERS),
+)
+async def change_password(
+    body: PasswordChange,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentUser,
+) -> Token:
+    # A weak new password is refused before anything is counted against the account.
+    service.check_password_policy(
+        body.new_password, email=actor.email, full_name=actor.full_name, field="new_password"
+    )
+    attempt = await reserve_attempt(session, settings, actor.email, client_address(request))
+    user = await service.change_own_password(
+        session, attempt, actor, body.current_password, body.new_password
+    )
+    return issue_token(settings, user)
 
 
 @auth_router.get(

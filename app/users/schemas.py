@@ -5,10 +5,19 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.core.schemas import RequestModel
 from app.core.scope import Role
-from app.core.security import MIN_PASSWORD_LENGTH
+from app.users.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Password = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=128)]
+Password = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="10 to 128 characters, not the email or the name, not a common "
+        "password; kept exactly as typed (never trimmed).",
+    ),
+]
 
 
 class Token(BaseModel):
@@ -76,3 +85,21 @@ class UserUpdate(RequestModel):
     role: Role | None = None
     centre_id: int | None = None
     is_active: bool | None = None
+
+
+class PasswordChange(RequestModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "a-long-passphrase",
+                    "new_password": "another long passphrase",
+                }
+            ]
+        }
+    )
+
+    current_password: Annotated[
+        str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=1024)
+    ]
+    new_password: Password
