@@ -9,17 +9,19 @@ from fastapi.responses import JSONResponse
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import ACTION, CREATE, LIST, READ, errors
+from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
+from app.core.patching import patch_values
 from app.core.scope import centre_filter
-from app.loans import service
+from app.loans import references, service
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
 from app.loans.schedule import ScheduledInstallment, schedule_totals
 from app.loans.schemas import (
     IdempotencyKey,
+    LenderReference,
     LoanApply,
     LoanApprove,
     LoanDisburse,
@@ -28,6 +30,7 @@ from app.loans.schemas import (
     LoanScheduleLineOut,
     LoanScheduleOut,
     LoanScheduleTotalsOut,
+    LoanUpdate,
     LoanWriteOff,
     RepaymentCreate,
     RepaymentOut,
@@ -138,7 +141,7 @@ async def respond_with_loan(
     "`centre_id`, `holder_id`, `enterprise_id`, `lender_id`, `product_id`, `status`, "
     "`in_arrears` (active with an installment due before today not fully paid), "
     "`min_days_past_due` (active and the oldest unpaid installment due at least that many "
-    "days ago; 0 keeps all). A `centre_id` outside the caller's scope is 404.",
+    "days ago; 0 keeps all), `reference` (the lender's loan number). A `centre_id` outside the caller's scope is 404.",
     responses=errors(*LIST),
 )
 async def list_loans(
@@ -155,6 +158,7 @@ async def list_loans(
     status: Annotated[LoanStatus | None, Query()] = None,
     in_arrears: Annotated[bool | None, Query()] = None,
     min_days_past_due: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    reference: Annotated[LenderReference | None, Query()] = None,
 ) -> Page[LoanOut]:
     today = settings.today()
     filters = service.LoanFilters(
@@ -166,6 +170,7 @@ async def list_loans(
         status=status,
         in_arrears=in_arrears,
         min_days_past_due=min_days_past_due,
+        reference=reference,
     )
     items, total = await service.list_loans(session, actor, page, order_by, filters, today)
     positions = await service.loan_positions(session, items, today)
@@ -204,6 +209,7 @@ async def apply_for_loan(
         annual_rate=body.annual_rate,
         purpose=body.purpose,
         applied_on=body.applied_on,
+        reference=body.reference,
         today=today,
         legal_ceiling=settings.max_loan_principal,
     )
@@ -229,6 +235,30 @@ async def get_loan(
 ) -> LoanOut:
     loan = await service.get_loan(session, actor, loan_id)
     return await respond_with_loan(session, loan, as_of or settings.today(), response)
+
+
+@loans_router.patch(
+    "/{loan_id}",
+    response_model=LoanOut,
+    summary="Set a loan's lender reference",
+    description="Admins, managers and advisers in scope. `reference` is the lender's own loan "
+    "number (up to 40 characters, unique per lender: 409 when taken; `null` clears it). Send "
+    "the `ETag` you read as `If-Match`; 412 when it is stale.",
+    responses=errors(*UPDATE),
+)
+async def update_loan(
+    loan_id: PathId,
+    body: LoanUpdate,
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> LoanOut:
+    loan = await service.get_loan(session, actor, loan_id)
+    values = patch_values(body, nullable=("reference",))
+    loan = await references.update_loan(session, actor, loan, values, if_match)
+    return await respond_with_loan(session, loan, settings.today(), response)
 
 
 @loans_router.post(

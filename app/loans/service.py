@@ -43,6 +43,7 @@ from app.loans.models import (
     TransactionKind,
 )
 from app.loans.products import ensure_within_ceiling
+from app.loans.references import ensure_reference_free, flush_with_reference
 from app.loans.schedule import ScheduledInstallment, ScheduleTerms, generate_schedule
 
 ZERO = Decimal("0.00")
@@ -141,6 +142,7 @@ class LoanFilters:
     status: str | None = None
     in_arrears: bool | None = None
     min_days_past_due: int | None = None
+    reference: str | None = None
 
 
 def in_arrears_condition(today: date) -> Any:
@@ -163,6 +165,7 @@ def filtered_loans(actor: Actor, filters: LoanFilters, today: date) -> Select[Lo
         (Loan.lender_id, filters.lender_id),
         (Loan.product_id, filters.product_id),
         (Loan.status, filters.status),
+        (Loan.reference, filters.reference),
     ]
     for column, value in equal_to:
         if value is not None:
@@ -411,6 +414,7 @@ async def apply_for_loan(
     grace_periods: int | None = None,
     annual_rate: Decimal | None = None,
     applied_on: date | None = None,
+    reference: str | None = None,
 ) -> Loan:
     """A `submitted` loan (admins and advisers).
 
@@ -421,7 +425,7 @@ async def apply_for_loan(
     grace_periods (default 0) exceeds the product's maximum or is not below the term;
     applied_on (default today) is in the future. The loan copies lender, frequency, interest
     method and amortization from the product, the rate too unless one is given, and its
-    centre from the holder.
+    centre from the holder. A `reference` the lender already gave another loan is a 409.
     """
     actor.require(*APPLY_ROLES)
     principal = round_money(principal)
@@ -485,6 +489,7 @@ async def apply_for_loan(
         raise RuleViolation("grace_periods", f"must be below the term ({term})")
     applied = today if applied_on is None else applied_on
     _not_in_future("applied_on", applied, today)
+    await ensure_reference_free(session, product.lender_id, reference)
     loan = Loan(
         centre_id=holder.centre_id,
         holder_id=holder.id,
@@ -499,6 +504,7 @@ async def apply_for_loan(
         amortization=product.amortization,
         grace_periods=grace,
         purpose=purpose,
+        reference=reference,
         status=LoanStatus.submitted,
         applied_on=applied,
         outstanding_principal=ZERO,
@@ -508,7 +514,7 @@ async def apply_for_loan(
         version=1,
     )
     session.add(loan)
-    await session.flush()
+    await flush_with_reference(session)
     await _record(
         session,
         actor,
@@ -523,6 +529,7 @@ async def apply_for_loan(
             "term": term,
             "grace_periods": grace,
             "applied_on": applied,
+            "reference": reference,
         },
     )
     return loan
