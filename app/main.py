@@ -22,6 +22,9 @@ from app.enterprises.router import router as enterprises_router
 from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
+from app.imports.router import UPLOAD_BODY_BYTES, handle_import_rejected
+from app.imports.router import router as imports_router
+from app.imports.service import ImportRejected
 from app.loans.router import router as loans_router
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
@@ -114,8 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_ups_router,
         worklist_router,
         reports_router,
+        imports_router,
     ):
         app.include_router(router, dependencies=[Depends(known_centre_param)])
+    app.add_exception_handler(ImportRejected, handle_import_rejected)
     build_openapi = app.openapi
 
     def openapi_with_examples() -> dict[str, Any]:
@@ -124,7 +129,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi_with_examples  # type: ignore[method-assign]
-    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        uploads={imports_router.prefix + "/": UPLOAD_BODY_BYTES},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
