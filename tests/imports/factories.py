@@ -119,7 +119,9 @@ HOLDER_COLUMNS = [
 ]
 
 
-def holder_rows(count: int, prefix: str = "GH", centre_code: str = "CASA01") -> list[dict[str, Any]]:
+def holder_rows(
+    count: int, prefix: str = "GH", centre_code: str = "CASA01"
+) -> list[dict[str, Any]]:
     """`count` valid holders, dates as `date` values (each file format writes them its own
     way), with Arabic and French names."""
     names = [("Fatima Zahra", "El Amrani"), ("فاطمة الزهراء", "العمراني"), ("Hâjar", "Benkirane")]

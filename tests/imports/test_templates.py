@@ -40,7 +40,9 @@ async def test_every_template_imports_as_it_is(
         assert real.status_code == 201, (kind, real.text)
         assert real.json()["created"] == 1
 
-    loan = (await session.execute(select(Loan).where(Loan.reference == "AMC-2025-000123"))).scalar_one()
+    loan = (
+        await session.execute(select(Loan).where(Loan.reference == "AMC-2025-000123"))
+    ).scalar_one()
     assert loan.status == "active"
     assert str(loan.principal) == "15000.00"
     assert loan.paid_principal + loan.paid_interest == 1418.50
@@ -66,7 +68,9 @@ async def test_unknown_kind_or_format_is_422(
     client: AsyncClient, world: ImportWorld, settings: Settings
 ) -> None:
     headers = auth(world.admin, settings)
-    assert (await client.get("/api/v1/imports/centres/template", headers=headers)).status_code == 422
+    assert (
+        await client.get("/api/v1/imports/centres/template", headers=headers)
+    ).status_code == 422
     response = await client.get(
         "/api/v1/imports/holders/template", params={"format": "ods"}, headers=headers
     )
