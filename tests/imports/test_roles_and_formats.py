@@ -40,7 +40,7 @@ async def holder_records(session: AsyncSession) -> list[dict[str, Any]]:
     ).scalars()
     ignored = {"id", "created_at", "updated_at"}
     return [
-        {c: getattr(h, c) for c in Holder.__table__.columns.keys() if c not in ignored}
+        {c.key: getattr(h, c.key) for c in Holder.__table__.columns if c.key not in ignored}
         for h in holders
     ]
 
