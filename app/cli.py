@@ -12,6 +12,8 @@ from alembic import command
 from alembic.config import Config
 
 from app.core.config import get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import DomainError
 from app.core.scope import Role
 
 cli = typer.Typer(help="Microcredit and small-enterprise support tracker.", no_args_is_help=True)
@@ -54,16 +56,38 @@ def users_create(
     full_name: Annotated[str | None, typer.Option(help="Display name.")] = None,
 ) -> None:
     """Create a user account."""
-    from app.demo import create_user_account
-
     try:
         user_id = asyncio.run(
-            create_user_account(email, password, role, centre, full_name or email.split("@")[0])
+            _create_user_account(email, password, role, centre, full_name or email.split("@")[0])
         )
-    except ValueError as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except DomainError as exc:
+        reasons = [f"{error.field}: {error.message}" for error in exc.errors or []]
+        typer.echo(f"error: {'; '.join(reasons) or exc.detail}", err=True)
         raise typer.Exit(code=1) from exc
     typer.echo(f"created user {user_id} ({email}, {role.value})")
+
+
+async def _create_user_account(
+    email: str, password: str, role: Role, centre_id: int | None, full_name: str
+) -> int:
+    # Imported here: the users service hashes a password when it loads.
+    from app.users.service import create_user_account
+
+    engine = create_engine(get_settings().database_url)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await create_user_account(
+                session,
+                email=email,
+                password=password,
+                role=role,
+                centre_id=centre_id,
+                full_name=full_name,
+            )
+            await session.commit()
+            return user.id
+    finally:
+        await engine.dispose()
 
 
 @cli.command("demo-data")
@@ -75,7 +99,7 @@ def demo_data(
     seed: Annotated[int, typer.Option(help="Random seed, for a reproducible data set.")] = 2026,
 ) -> None:
     """Load a realistic demo data set and print how to log in."""
-    from app.demo import load_demo_data
+    from app.demo.loader import load_demo_data
 
     credentials = asyncio.run(load_demo_data(scale=scale, if_empty=if_empty, seed=seed))
     if credentials is None:

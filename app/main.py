@@ -66,6 +66,11 @@ TAGS = [
         "name": "reports",
         "description": "Portfolio at risk, flows, coaching and impact (JSON, CSV, Excel).",
     },
+    {
+        "name": "imports",
+        "description": "Spreadsheets of holders, enterprises and loans, and lenders' "
+        "repayment statements (CSV or XLSX), all or nothing.",
+    },
     {"name": "audit", "description": "Who changed what and when."},
     {"name": "operations", "description": "Health probes."},
 ]

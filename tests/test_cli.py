@@ -82,6 +82,7 @@ def test_users_create_refuses_a_short_password(fresh_database: str) -> None:
         cli, ["users", "create", "--email", "a@centre.ma", "--password", "short", "--role", "admin"]
     )
     assert result.exit_code == 1
+    assert "password: needs at least 10 characters" in result.output
     ok = runner.invoke(
         cli,
         [

@@ -16,7 +16,7 @@ from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
-from app.core.scope import Actor
+from app.core.scope import Actor, visible_to
 from app.core.text import fold
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.enterprises.schemas import EnterpriseStatus
@@ -91,6 +91,24 @@ async def owners_by_enterprise(
 
 async def owner_ids_of(session: AsyncSession, enterprise_id: int) -> list[int]:
     return (await owners_by_enterprise(session, [enterprise_id])).get(enterprise_id, [])
+
+
+async def ensure_owned_by(
+    session: AsyncSession, actor: Actor, enterprise_id: int, holder_id: int, centre_id: int
+) -> Enterprise:
+    """The enterprise, in the caller's scope, in centre `centre_id` and owned by the holder
+    (422 naming `enterprise_id` otherwise): what a loan for that enterprise requires."""
+    stmt = visible_to(select(Enterprise), Enterprise.centre_id, actor).where(
+        Enterprise.id == enterprise_id
+    )
+    enterprise = (await session.execute(stmt)).scalar_one_or_none()
+    if enterprise is None:
+        raise RuleViolation("enterprise_id", "no such enterprise in your scope")
+    if enterprise.centre_id != centre_id:
+        raise RuleViolation("enterprise_id", "the enterprise belongs to another centre")
+    if holder_id not in await owner_ids_of(session, enterprise_id):
+        raise RuleViolation("enterprise_id", "the holder is not an owner of this enterprise")
+    return enterprise
 
 
 def filtered_enterprises(actor: Actor, filters: EnterpriseFilters) -> Select[Enterprise]:

@@ -18,7 +18,7 @@ from app.core.errors import Conflict, RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
-from app.core.scope import Actor, Role
+from app.core.scope import Actor, Role, visible_to
 from app.core.text import fold
 from app.holders.models import Holder
 from app.holders.schemas import PERSONAL_FIELDS, fits_id_column
@@ -187,6 +187,20 @@ async def list_holders(
 
 async def get_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
     return await get_in_scope(session, actor, Holder, holder_id, "Holder")
+
+
+async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
+    """The holder, who may apply for a loan: in the caller's scope, and neither dropped out
+    nor anonymised (422 naming `holder_id` otherwise)."""
+    stmt = visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
+    holder = (await session.execute(stmt)).scalar_one_or_none()
+    if holder is None:
+        raise RuleViolation("holder_id", "no such holder in your scope")
+    if holder.status == "dropped" or holder.anonymised_at is not None:
+        raise RuleViolation(
+            "holder_id", "the holder has left the programme (dropped or anonymised)"
+        )
+    return holder
 
 
 async def create_holder(

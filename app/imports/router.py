@@ -73,7 +73,7 @@ async def handle_import_rejected(_request: Request, exc: Exception) -> JSONRespo
     "receipt) is already recorded is skipped. Over 10 MiB or 50,000 rows: 413.",
     responses={
         200: {"model": ImportReportOut, "description": "Dry run: nothing was written."},
-        **errors(400, 401, 403, 413, 422),
+        **errors(400, 401, 403, 404, 413, 422),
     },
 )
 async def import_file(
@@ -120,12 +120,14 @@ async def import_file(
     responses={
         200: {
             "content": {
-                "text/csv": {},
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+                "text/csv": {"schema": {"type": "string", "format": "binary"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "format": "binary"}
+                },
             },
             "description": "The template file.",
         },
-        **errors(401, 422),
+        **errors(401, 404, 422),
     },
 )
 async def template(

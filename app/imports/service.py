@@ -42,7 +42,7 @@ from app.holders.schemas import HolderCreate, normalise_national_id
 from app.imports.cells import parse_date, parse_decimal
 from app.imports.kinds import SPECS, ImportKind, KindSpec
 from app.imports.reading import MAX_ROWS, Cell, Table, TooLarge, unreadable
-from app.loans import service as loans
+from app.loans import applications, lifecycle, repayments, rules
 from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction, TransactionKind
 from app.loans.schemas import LoanApply, LoanApprove, LoanDisburse, RepaymentCreate
 from app.users.models import User
@@ -367,25 +367,25 @@ class LoanImporter(Importer):
             else None
         )
         today = self.settings.today
-        loan = await loans.apply_for_loan(
+        loan = await applications.apply_for_loan(
             self.session,
-            acting_as(self.actor, loans.APPLY_ROLES),
-            **application.model_dump(),
+            acting_as(self.actor, rules.APPLY_ROLES),
+            applications.LoanApplication(**application.model_dump()),
             today=today,
             legal_ceiling=self.settings.legal_ceiling,
         )
         if approval.approved_on is not None:
-            await loans.approve_loan(
+            await lifecycle.approve_loan(
                 self.session,
-                acting_as(self.actor, loans.APPROVE_ROLES),
+                acting_as(self.actor, rules.APPROVE_ROLES),
                 loan.id,
                 approved_on=approval.approved_on,
                 today=today,
             )
         if disbursement is not None:
-            await loans.disburse_loan(
+            await lifecycle.disburse_loan(
                 self.session,
-                acting_as(self.actor, loans.DISBURSE_ROLES),
+                acting_as(self.actor, rules.DISBURSE_ROLES),
                 loan.id,
                 disbursed_on=disbursement.disbursed_on,
                 first_due_on=disbursement.first_due_on,
@@ -425,7 +425,7 @@ class RepaymentImporter(Importer):
         """Per loan, in id order: lock it, skip the receipts it already has, then record the
         rest in `paid_on` order with the ledger's rules in one re-allocation; when that
         fails, row by row so that each bad row is named."""
-        actor = acting_as(self.actor, loans.REPAY_ROLES)
+        actor = acting_as(self.actor, rules.REPAY_ROLES)
         for number, loan_id in enumerate(sorted(self.pending)):
             rows = sorted(self.pending.pop(loan_id), key=lambda r: (r.paid_on, r.line))
             await self.session.execute(select(Loan.id).where(Loan.id == loan_id).with_for_update())
@@ -461,11 +461,11 @@ class RepaymentImporter(Importer):
                 self.session.expunge_all()
 
     async def record(self, actor: Actor, loan_id: int, rows: list[PendingRepayment]) -> None:
-        await loans.record_repayments(
+        await repayments.record_repayments(
             self.session,
             actor,
             loan_id,
-            [loans.NewRepayment(r.amount, r.paid_on, r.receipt) for r in rows],
+            [repayments.NewRepayment(r.amount, r.paid_on, r.receipt) for r in rows],
             today=self.settings.today,
         )
 

@@ -7,7 +7,7 @@ derived from installments plus dated allocations.
 """
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -19,15 +19,15 @@ __all__ = [
     "InstallmentState",
     "InstallmentStatus",
     "LedgerResult",
-    "OverpaymentError",
     "Payment",
     "Position",
     "aging_bucket",
-    "amount_owed",
+    "allocate",
     "installment_states_as_of",
     "installment_status",
     "position_as_of",
     "replay",
+    "rewind",
 ]
 
 ZERO = Decimal("0.00")
@@ -122,20 +122,6 @@ class InstallmentState:
         return self.remaining <= 0
 
 
-class OverpaymentError(ValueError):
-    """A payment is larger than what the loan still owes when it is applied."""
-
-    def __init__(
-        self, amount_owed: Decimal, *, payment_id: int | None = None, amount: Decimal | None = None
-    ) -> None:
-        self.amount_owed = amount_owed
-        self.payment_id = payment_id
-        self.amount = amount
-        subject = "payment" if payment_id is None else f"payment {payment_id}"
-        of_amount = "" if amount is None else f" of {amount}"
-        super().__init__(f"{subject}{of_amount} exceeds the {amount_owed} still owed")
-
-
 @dataclass(frozen=True)
 class LedgerResult:
     """The state after replaying every payment.
@@ -167,20 +153,41 @@ def _ordered_installments(installments: Iterable[InstallmentDue]) -> list[Instal
 
 
 def replay(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) -> LedgerResult:
-    """Allocate ``payments`` to ``installments``, from scratch.
+    """Allocate ``payments`` to ``installments``, from scratch: ``allocate`` from
+    installments with nothing paid.
 
     Payments are applied in (paid_on, id) order, whatever order they are
     given in. Each pays installments in seq order, oldest unpaid first, and
     within an installment interest before principal; what is left pays the
     following installments early (no interest is recalculated).
 
-    Raises ``OverpaymentError`` (with the amount then owed) when a payment is
-    larger than the total still owed at that point of the replay, and
-    ``ValueError`` for a non-positive payment or a repeated payment id.
+    Raises ``ValueError`` when a payment is larger than the total still owed
+    at that point of the replay (callers refuse such a payment before), for a
+    non-positive payment and for a repeated payment id.
     """
-    states = [
-        InstallmentState.unpaid(installment) for installment in _ordered_installments(installments)
-    ]
+    return allocate(
+        [
+            InstallmentState.unpaid(installment)
+            for installment in _ordered_installments(installments)
+        ],
+        payments,
+    )
+
+
+def allocate(states: Sequence[InstallmentState], payments: Iterable[Payment]) -> LedgerResult:
+    """Apply ``payments`` on top of ``states`` (what had been paid on each installment
+    before the first of them), as ``replay`` would from that point on.
+
+    ``states`` are not changed: the result holds updated copies of every installment, the
+    allocations of these payments only, their portions, and ``closed_on``, the date of the
+    payment among them after which every installment is fully paid (None when none is).
+    Allocating forward from the state a replay reached gives exactly what replaying
+    everything would (the allocation of a payment reads nothing but that state).
+    """
+    states = [replace(state) for state in sorted(states, key=lambda state: state.seq)]
+    seqs = [state.seq for state in states]
+    if len(set(seqs)) != len(seqs):
+        raise ValueError(f"installment seqs must be unique, got {seqs}")
     ordered_payments = sorted(payments, key=lambda payment: (payment.paid_on, payment.id))
     payment_ids = [payment.id for payment in ordered_payments]
     if len(set(payment_ids)) != len(payment_ids):
@@ -191,11 +198,15 @@ def replay(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) 
     portions: dict[int, tuple[Decimal, Decimal]] = {}
     closed_on: date | None = None
     first_open = 0  # index of the oldest installment not yet fully paid
+    while first_open < len(states) and states[first_open].is_fully_paid:
+        first_open += 1
     for payment in ordered_payments:
         if payment.amount <= 0:
             raise ValueError(f"payment {payment.id} amount must be > 0, got {payment.amount}")
         if payment.amount > owed:
-            raise OverpaymentError(owed, payment_id=payment.id, amount=payment.amount)
+            raise ValueError(
+                f"payment {payment.id} of {payment.amount} exceeds the {owed} still owed"
+            )
         left = payment.amount
         payment_principal = payment_interest = ZERO
         index = first_open
@@ -234,9 +245,29 @@ def replay(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) 
     )
 
 
-def amount_owed(installments: Sequence[InstallmentDue], payments: Iterable[Payment]) -> Decimal:
-    """Principal plus interest still unpaid after replaying ``payments``."""
-    return replay(installments, payments).amount_owed
+def rewind(
+    states: Sequence[InstallmentState], allocations: Iterable[Allocation]
+) -> list[InstallmentState]:
+    """The installments (in seq order) as they were before ``allocations`` were made.
+
+    ``allocations`` must be every allocation of the payments from some point of the replay
+    order on (e.g. all those dated after a day): their amounts are taken off, and an
+    installment no longer fully paid has no ``paid_off_on`` (one with nothing due keeps its
+    ``due_on``). ``states`` are not changed.
+    """
+    rewound = {state.seq: replace(state) for state in states}
+    for allocation in allocations:
+        state = rewound.get(allocation.seq)
+        if state is None:
+            raise ValueError(f"allocation to unknown installment {allocation.seq}")
+        state.principal_paid -= allocation.principal
+        state.interest_paid -= allocation.interest
+        if state.principal_paid < 0 or state.interest_paid < 0:
+            raise ValueError(f"installment {allocation.seq} would have a negative amount paid")
+    for state in rewound.values():
+        if state.total_due > 0 and not state.is_fully_paid:
+            state.paid_off_on = None
+    return [rewound[seq] for seq in sorted(rewound)]
 
 
 def installment_states_as_of(

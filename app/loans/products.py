@@ -28,7 +28,7 @@ BOUND_FIELDS = (
     "max_grace_periods",
     "annual_rate",
 )
-"""The fields `check_product_bounds` reads."""
+"""The fields `ensure_product_bounds` reads."""
 
 
 def _in_cents(values: dict[str, Any]) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def ensure_within_ceiling(field: str, amount: Decimal, legal_ceiling: Decimal) -
         raise RuleViolation(field, f"must not exceed the legal ceiling of {legal_ceiling:.2f} MAD")
 
 
-def check_product_bounds(values: dict[str, Any], legal_ceiling: Decimal) -> None:
+def ensure_product_bounds(values: dict[str, Any], legal_ceiling: Decimal) -> None:
     """0 < min_principal <= max_principal <= legal_ceiling; 1 <= min_term <= max_term;
     0 <= max_grace_periods < max_term; 0 <= annual_rate <= 100 (422 naming the field)."""
     if values["min_principal"] <= 0:
@@ -187,10 +187,10 @@ async def _ensure_lender_exists(session: AsyncSession, lender_id: int) -> None:
 async def create_product(
     session: AsyncSession, actor: Actor, values: dict[str, Any], legal_ceiling: Decimal
 ) -> LoanProduct:
-    """Admin only; the lender must exist (422 lender_id); bounds as `check_product_bounds`."""
+    """Admin only; the lender must exist (422 lender_id); bounds as `ensure_product_bounds`."""
     actor.require(Role.admin)
     values = _in_cents(values)
-    check_product_bounds(values, legal_ceiling)
+    ensure_product_bounds(values, legal_ceiling)
     await _ensure_lender_exists(session, values["lender_id"])
     return await _insert(session, actor, LoanProduct(**values, version=1), "loan_product", values)
 
@@ -209,7 +209,7 @@ async def update_product(
     actor.require(Role.admin)
     check_if_match(if_match, product.version)
     values = _in_cents(values)
-    check_product_bounds(
+    ensure_product_bounds(
         {name: values.get(name, getattr(product, name)) for name in BOUND_FIELDS}, legal_ceiling
     )
     if "lender_id" in values:

@@ -14,7 +14,7 @@ from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
 from app.core.scope import centre_filter
-from app.loans import references, service
+from app.loans import applications, filters, lifecycle, reads, references, repayments, rules
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
@@ -95,7 +95,7 @@ def preview_out(items: list[ScheduledInstallment]) -> SchedulePreviewOut:
 async def schedule_preview(
     body: SchedulePreviewRequest, actor: CurrentUser, settings: SettingsDep
 ) -> SchedulePreviewOut:
-    items = service.preview_schedule(
+    items = applications.preview_schedule(
         principal=body.principal,
         annual_rate=body.annual_rate,
         term=body.term,
@@ -128,7 +128,7 @@ def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
 async def respond_with_loan(
     session: SessionDep, loan: Loan, as_of: date, response: Response
 ) -> LoanOut:
-    positions = await service.loan_positions(session, [loan], as_of)
+    positions = await reads.loan_positions(session, [loan], as_of)
     set_etag(response, loan.version)
     return loan_out(loan, positions[loan.id], as_of)
 
@@ -161,7 +161,7 @@ async def list_loans(
     reference: Annotated[LenderReference | None, Query()] = None,
 ) -> Page[LoanOut]:
     today = settings.today()
-    filters = service.LoanFilters(
+    loan_filters = filters.LoanFilters(
         centre_id=centre_filter(actor, centre_id),
         holder_id=holder_id,
         enterprise_id=enterprise_id,
@@ -172,8 +172,8 @@ async def list_loans(
         min_days_past_due=min_days_past_due,
         reference=reference,
     )
-    items, total = await service.list_loans(session, actor, page, order_by, filters, today)
-    positions = await service.loan_positions(session, items, today)
+    items, total = await filters.list_loans(session, actor, page, order_by, loan_filters, today)
+    positions = await reads.loan_positions(session, items, today)
     return page_of(items, total, page, lambda loan: loan_out(loan, positions[loan.id], today))
 
 
@@ -197,21 +197,9 @@ async def apply_for_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.apply_for_loan(
-        session,
-        actor,
-        holder_id=body.holder_id,
-        enterprise_id=body.enterprise_id,
-        product_id=body.product_id,
-        principal=body.principal,
-        term=body.term,
-        grace_periods=body.grace_periods,
-        annual_rate=body.annual_rate,
-        purpose=body.purpose,
-        applied_on=body.applied_on,
-        reference=body.reference,
-        today=today,
-        legal_ceiling=settings.max_loan_principal,
+    application = applications.LoanApplication(**body.model_dump())
+    loan = await applications.apply_for_loan(
+        session, actor, application, today=today, legal_ceiling=settings.max_loan_principal
     )
     response.headers["Location"] = f"/api/v1/loans/{loan.id}"
     return await respond_with_loan(session, loan, today, response)
@@ -233,7 +221,7 @@ async def get_loan(
     response: Response,
     as_of: AsOf = None,
 ) -> LoanOut:
-    loan = await service.get_loan(session, actor, loan_id)
+    loan = await rules.get_loan(session, actor, loan_id)
     return await respond_with_loan(session, loan, as_of or settings.today(), response)
 
 
@@ -255,7 +243,7 @@ async def update_loan(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> LoanOut:
-    loan = await service.get_loan(session, actor, loan_id)
+    loan = await rules.get_loan(session, actor, loan_id)
     values = patch_values(body, nullable=("reference",))
     loan = await references.update_loan(session, actor, loan, values, if_match)
     return await respond_with_loan(session, loan, settings.today(), response)
@@ -278,7 +266,7 @@ async def approve_loan(
     body: Annotated[LoanApprove, Body()] = NO_APPROVAL_DATE,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.approve_loan(
+    loan = await lifecycle.approve_loan(
         session, actor, loan_id, approved_on=body.approved_on, today=today
     )
     return await respond_with_loan(session, loan, today, response)
@@ -300,7 +288,7 @@ async def reject_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
+    loan = await lifecycle.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
     return await respond_with_loan(session, loan, today, response)
 
 
@@ -322,7 +310,7 @@ async def disburse_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.disburse_loan(
+    loan = await lifecycle.disburse_loan(
         session,
         actor,
         loan_id,
@@ -351,7 +339,7 @@ async def write_off_loan(
     response: Response,
 ) -> LoanOut:
     today = settings.today()
-    loan = await service.write_off_loan(
+    loan = await lifecycle.write_off_loan(
         session,
         actor,
         loan_id,
@@ -379,9 +367,9 @@ async def loan_schedule(
     as_of: AsOf = None,
 ) -> LoanScheduleOut:
     day = as_of or settings.today()
-    loan, lines = await service.loan_schedule(session, actor, loan_id, day)
-    principal = sum((line.principal_due for line in lines), service.ZERO)
-    interest = sum((line.interest_due for line in lines), service.ZERO)
+    loan, lines = await reads.loan_schedule(session, actor, loan_id, day)
+    principal = sum((line.principal_due for line in lines), rules.ZERO)
+    interest = sum((line.interest_due for line in lines), rules.ZERO)
     return LoanScheduleOut(
         loan_id=loan.id,
         as_of=day,
@@ -390,8 +378,8 @@ async def loan_schedule(
             principal=principal,
             interest=interest,
             total=principal + interest,
-            principal_paid=sum((line.principal_paid for line in lines), service.ZERO),
-            interest_paid=sum((line.interest_paid for line in lines), service.ZERO),
+            principal_paid=sum((line.principal_paid for line in lines), rules.ZERO),
+            interest_paid=sum((line.interest_paid for line in lines), rules.ZERO),
         ),
     )
 
@@ -438,11 +426,11 @@ async def record_repayment(
         Header(alias="Idempotency-Key", description="Makes a retried request safe."),
     ] = None,
 ) -> Any:
-    outcome = await service.record_repayment(
+    outcome = await repayments.record_repayment(
         session,
         actor,
         loan_id,
-        service.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
+        repayments.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
         today=settings.today(),
         idempotency_key=idempotency_key,
         render=repayment_body,
@@ -478,7 +466,7 @@ async def list_transactions(
     page: PageDep,
     order_by: Annotated[list[Any], Depends(transaction_sort)],
 ) -> Page[TransactionOut]:
-    items, total = await service.list_transactions(session, actor, loan_id, page, order_by)
+    items, total = await reads.list_transactions(session, actor, loan_id, page, order_by)
     return page_of(items, total, page, TransactionOut.model_validate)
 
 
@@ -491,7 +479,7 @@ async def list_transactions(
 async def get_transaction(
     loan_id: PathId, transaction_id: PathId, session: SessionDep, actor: CurrentUser
 ) -> TransactionOut:
-    transaction = await service.get_transaction(session, actor, loan_id, transaction_id)
+    transaction = await reads.get_transaction(session, actor, loan_id, transaction_id)
     return TransactionOut.model_validate(transaction)
 
 
@@ -513,7 +501,7 @@ async def reverse_transaction(
     actor: CurrentUser,
     settings: SettingsDep,
 ) -> TransactionOut:
-    reversal = await service.reverse_transaction(
+    reversal = await repayments.reverse_transaction(
         session, actor, loan_id, transaction_id, reason=body.reason, today=settings.today()
     )
     return TransactionOut.model_validate(reversal)

@@ -15,7 +15,12 @@ from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
 from app.core.scope import Actor, Role
-from app.core.security import hash_password, hash_password_sync, verify_password
+from app.core.security import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    hash_password_sync,
+    verify_password,
+)
 from app.users.models import LoginAttempt, User
 
 # Verifying against a real hash when the account is unknown keeps response times alike,
@@ -136,6 +141,31 @@ async def create_user(
         ),
     )
     return user
+
+
+async def create_user_account(
+    session: AsyncSession,
+    *,
+    email: str,
+    password: str,
+    role: Role,
+    centre_id: int | None,
+    full_name: str,
+) -> User:
+    """An account created from the command line (`tracker users create`, no acting user):
+    the password needs at least MIN_PASSWORD_LENGTH characters (RuleViolation naming
+    `password`), then the rules of `create_user`."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation("password", f"needs at least {MIN_PASSWORD_LENGTH} characters")
+    return await create_user(
+        session,
+        None,
+        email=email,
+        full_name=full_name,
+        password=password,
+        role=role,
+        centre_id=centre_id,
+    )
 
 
 async def update_user(

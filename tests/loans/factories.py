@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.centres.models import Centre
 from app.core.scope import Actor
 from app.holders.models import Holder
-from app.loans import service
+from app.loans import applications, lifecycle, repayments
 from app.loans.models import Lender, Loan, LoanProduct
 from app.users.models import User
 from app.users.service import actor_of
@@ -73,8 +73,12 @@ async def make_application(
         "applied_on": applied_on,
     }
     values.update(overrides)
-    return await service.apply_for_loan(
-        session, actor, today=today, legal_ceiling=CEILING, **values
+    return await applications.apply_for_loan(
+        session,
+        actor,
+        applications.LoanApplication(**values),
+        today=today,
+        legal_ceiling=CEILING,
     )
 
 
@@ -96,8 +100,8 @@ async def make_active_loan(
     loan = await make_application(
         session, actor, holder, product, principal=principal, term=term, today=today, **overrides
     )
-    await service.approve_loan(session, actor, loan.id, approved_on=disbursed_on, today=today)
-    return await service.disburse_loan(
+    await lifecycle.approve_loan(session, actor, loan.id, approved_on=disbursed_on, today=today)
+    return await lifecycle.disburse_loan(
         session,
         actor,
         loan.id,
@@ -118,11 +122,11 @@ async def repay(
     reference: str | None = None,
 ) -> int:
     """Record a repayment through the service; returns the transaction id."""
-    outcome = await service.record_repayment(
+    outcome = await repayments.record_repayment(
         session,
         actor,
         loan.id,
-        service.NewRepayment(amount=Decimal(amount), paid_on=paid_on, reference=reference),
+        repayments.NewRepayment(amount=Decimal(amount), paid_on=paid_on, reference=reference),
         today=today,
     )
     assert outcome.transaction is not None

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -11,15 +12,15 @@ from app.loans.ledger import (
     InstallmentDue,
     InstallmentState,
     InstallmentStatus,
-    OverpaymentError,
     Payment,
     Position,
     aging_bucket,
-    amount_owed,
+    allocate,
     installment_states_as_of,
     installment_status,
     position_as_of,
     replay,
+    rewind,
 )
 from app.loans.schedule import (
     Amortization,
@@ -146,34 +147,27 @@ def test_one_payment_can_repay_the_whole_loan() -> None:
 
 
 def test_overpayment_is_refused_with_the_amount_owed() -> None:
-    with pytest.raises(OverpaymentError) as caught:
-        replay(
-            INSTALLMENTS, [pay(1, date(2025, 2, 1), "100.00"), pay(2, date(2025, 3, 1), "230.01")]
-        )
-    assert caught.value.amount_owed == d("230.00")
-    assert caught.value.payment_id == 2
-    assert isinstance(caught.value, ValueError)
-    assert "230.00" in str(caught.value)
+    payments = [pay(1, date(2025, 2, 1), "100.00"), pay(2, date(2025, 3, 1), "230.01")]
+    with pytest.raises(ValueError, match=r"payment 2 of 230\.01 exceeds the 230\.00 still owed"):
+        replay(INSTALLMENTS, payments)
 
 
 def test_payment_after_closing_is_an_overpayment() -> None:
-    with pytest.raises(OverpaymentError) as caught:
-        replay(INSTALLMENTS, [pay(1, date(2025, 2, 1), "330.00"), pay(2, date(2025, 3, 1), "0.01")])
-    assert caught.value.amount_owed == d("0.00")
+    payments = [pay(1, date(2025, 2, 1), "330.00"), pay(2, date(2025, 3, 1), "0.01")]
+    with pytest.raises(ValueError, match=r"exceeds the 0\.00 still owed"):
+        replay(INSTALLMENTS, payments)
 
 
 def test_overpayment_is_judged_in_replay_order() -> None:
     # Entered first but dated later: the backdated payment is applied before it.
     payments = [pay(1, date(2025, 3, 1), "300.00"), pay(2, date(2025, 2, 1), "30.01")]
-    with pytest.raises(OverpaymentError) as caught:
+    with pytest.raises(ValueError, match=r"payment 1 of 300\.00 exceeds the 299\.99 still owed"):
         replay(INSTALLMENTS, payments)
-    assert caught.value.payment_id == 1
-    assert caught.value.amount_owed == d("299.99")
 
 
 def test_amount_owed() -> None:
-    assert amount_owed(INSTALLMENTS, []) == d("330.00")
-    assert amount_owed(INSTALLMENTS, [pay(1, date(2025, 2, 1), "45.50")]) == d("284.50")
+    assert replay(INSTALLMENTS, []).amount_owed == d("330.00")
+    assert replay(INSTALLMENTS, [pay(1, date(2025, 2, 1), "45.50")]).amount_owed == d("284.50")
 
 
 @pytest.mark.parametrize("amount", ["0.00", "-1.00"])
@@ -556,3 +550,73 @@ def test_aging_buckets_are_in_report_order() -> None:
 def test_negative_days_past_due_is_rejected() -> None:
     with pytest.raises(ValueError):
         aging_bucket(-1)
+
+
+# --- allocating forward from a stored state ---------------------------------------------------
+
+
+def replay_order(payment: Payment) -> tuple[date, int]:
+    return (payment.paid_on, payment.id)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=loans_with_payments(), data=st.data())
+def test_allocating_from_a_rewound_state_equals_the_full_replay(
+    case: tuple[list[InstallmentDue], list[Payment]], data: st.DataObject
+) -> None:
+    """From any point of the replay order: today's state minus the allocations from that
+    point on is the state a replay of the earlier payments reaches, and allocating the later
+    payments from it gives the full replay's states, allocations, portions and closing date.
+    This is what a backdated repayment does (and a forward one, from the end)."""
+    installments, payments = case
+    ordered = sorted(payments, key=replay_order)
+    cut = data.draw(st.integers(min_value=0, max_value=len(ordered)))
+    earlier, later = ordered[:cut], ordered[cut:]
+    full = replay(installments, payments)
+    later_ids = {p.id for p in later}
+    start = rewind(full.installments, [a for a in full.allocations if a.payment_id in later_ids])
+    assert start == replay(installments, earlier).installments
+    resumed = allocate(start, later)
+    assert resumed.installments == full.installments
+    assert resumed.allocations == [a for a in full.allocations if a.payment_id in later_ids]
+    assert resumed.portions == {p.id: full.portions[p.id] for p in later}
+    closed_by_earlier = replay(installments, earlier).closed_on
+    assert resumed.closed_on == (None if closed_by_earlier else full.closed_on)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=loans_with_payments(), data=st.data())
+def test_a_reversal_replayed_from_its_date_equals_the_full_replay_without_it(
+    case: tuple[list[InstallmentDue], list[Payment]], data: st.DataObject
+) -> None:
+    installments, payments = case
+    if not payments:
+        return
+    reversed_payment = data.draw(st.sampled_from(payments))
+    full = replay(installments, payments)
+    boundary = replay_order(reversed_payment)
+    from_boundary = {p.id for p in payments if replay_order(p) >= boundary}
+    start = rewind(
+        full.installments, [a for a in full.allocations if a.payment_id in from_boundary]
+    )
+    remaining = [p for p in payments if p.id in from_boundary and p.id != reversed_payment.id]
+    resumed = allocate(start, remaining)
+    without = replay(installments, [p for p in payments if p.id != reversed_payment.id])
+    assert resumed.installments == without.installments
+    assert resumed.closed_on == without.closed_on
+    assert resumed.portions == {p.id: without.portions[p.id] for p in remaining}
+
+
+def test_allocate_does_not_change_the_states_it_starts_from() -> None:
+    start = replay(INSTALLMENTS, [pay(1, date(2025, 2, 1), "50.00")]).installments
+    snapshot = [replace(state) for state in start]
+    allocate(start, [pay(2, date(2025, 3, 1), "100.00")])
+    assert start == snapshot
+
+
+def test_rewind_refuses_allocations_that_were_never_made() -> None:
+    start = replay(INSTALLMENTS, [pay(1, date(2025, 2, 1), "50.00")]).installments
+    with pytest.raises(ValueError, match="negative amount paid"):
+        rewind(start, [Allocation(2, 1, date(2025, 3, 1), d("45.00"), d("10.00"))])
+    with pytest.raises(ValueError, match="unknown installment"):
+        rewind(start, [Allocation(2, 9, date(2025, 3, 1), d("1.00"), d("0.00"))])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import DomainError
-from app.loans import ledger, service
+from app.loans import ledger, lifecycle, repayments
 from app.loans.models import (
     Allocation,
     Installment,
@@ -66,11 +66,11 @@ async def random_history(
             span = (TODAY - loan.disbursed_on).days
             paid_on = loan.disbursed_on + timedelta(days=rng.randint(0, span))
             try:
-                await service.record_repayment(
+                await repayments.record_repayment(
                     session,
                     actor,
                     loan.id,
-                    service.NewRepayment(amount=amount, paid_on=paid_on),
+                    repayments.NewRepayment(amount=amount, paid_on=paid_on),
                     today=TODAY,
                 )
                 done["repayment"] += 1
@@ -91,7 +91,7 @@ async def random_history(
                 .all()
             )
             if live:
-                await service.reverse_transaction(
+                await repayments.reverse_transaction(
                     session, actor, loan.id, rng.choice(live), reason="contrôle", today=TODAY
                 )
                 done["reversal"] += 1
@@ -110,7 +110,7 @@ async def random_history(
             ).scalar_one_or_none()
             assert loan.disbursed_on is not None
             written_off_on = max(latest or loan.disbursed_on, loan.disbursed_on)
-            await service.write_off_loan(
+            await lifecycle.write_off_loan(
                 session, actor, loan.id, written_off_on=written_off_on, reason="perte", today=TODAY
             )
             done["write_off"] += 1
@@ -287,7 +287,7 @@ async def test_stored_ledgers_equal_a_fresh_replay_after_random_operations(
         .first()
     )
     if still_active is not None:
-        await service.write_off_loan(
+        await lifecycle.write_off_loan(
             session,
             world.admin_actor,
             still_active,

@@ -13,7 +13,7 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.loans import service
+from app.loans import lifecycle, repayments
 from app.loans.models import Loan
 from app.users.service import actor_of
 from tests.factories import auth, make_centre, make_holder, make_lender, make_product, make_user
@@ -63,7 +63,7 @@ async def build(session: AsyncSession, today: date) -> list[Loan]:
     await repay(session, admin, punctual, "500.00", date(2025, 4, 20), today=today)
     await repay(session, admin, punctual, "300.00", date(2025, 3, 10), today=today)
     mistaken = await repay(session, admin, punctual, "700.00", date(2025, 3, 10), today=today)
-    await service.reverse_transaction(
+    await repayments.reverse_transaction(
         session, admin, punctual.id, mistaken, reason="Saisie erronée", today=today
     )
     # Two loans of the same borrower; one written off on a due date (2025-07-15) with
@@ -71,7 +71,7 @@ async def build(session: AsyncSession, today: date) -> list[Loan]:
     second = await active(1, date(2025, 1, 15), principal="4000.00", term=6)
     await repay(session, admin, second, "400.00", date(2025, 2, 20), today=today)
     await repay(session, admin, second, "400.00", date(2025, 2, 20), today=today)
-    await service.write_off_loan(
+    await lifecycle.write_off_loan(
         session,
         admin,
         second.id,
@@ -83,7 +83,7 @@ async def build(session: AsyncSession, today: date) -> list[Loan]:
     # Repaid in full, then the completing payment reversed: active again, then repaid.
     short = await active(2, date(2025, 2, 1), principal="3000.00", term=3)
     completing = await repay(session, admin, short, "3120.79", date(2025, 5, 15), today=today)
-    await service.reverse_transaction(
+    await repayments.reverse_transaction(
         session, admin, short.id, completing, reason="Chèque rejeté", today=today
     )
     await repay(session, admin, short, "3120.79", date(2025, 5, 15), today=today)

@@ -7,9 +7,10 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.coaching.demo import seed
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.core.audit import AuditEvent
+from app.demo import coaching as demo_coaching
+from app.demo import followups as demo_followups
 from app.enterprises.models import Enterprise
 from app.followups.models import FollowUp
 from app.followups.service import ENTERPRISE_STATUS_FROM_VISIT
@@ -55,7 +56,9 @@ async def test_demo_seed_builds_a_coherent_history(session: AsyncSession) -> Non
         )
     await session.commit()
 
-    await seed(session, random.Random(7), TODAY, 1)
+    rng = random.Random(7)
+    await demo_coaching.seed(session, rng, TODAY, 1)
+    await demo_followups.seed(session, rng, TODAY, 1)
     await session.commit()
 
     sessions = (await session.execute(select(CoachingSession))).scalars().all()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.loans import demo
+from app.demo import loans as demo
 from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction
 from tests.factories import make_centre, make_enterprise, make_holder, make_user
 from tests.loans.test_ledger_consistency import check_loan

@@ -36,7 +36,7 @@ from app.loans.products import create_lender, create_product
 from app.users.models import User
 from app.users.service import actor_of
 
-logger = logging.getLogger("app.loans.demo")
+logger = logging.getLogger("app.demo.loans")
 
 LENDERS = [
     ("AMC-WIF", "Association Al Wifaq pour le microcrédit"),

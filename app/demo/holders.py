@@ -1,14 +1,11 @@
-"""Demo data: project holders and their enterprises, through the services.
+"""Demo data: project holders, through the holders service.
 
 About 40 holders per centre and per unit of `scale`: Moroccan names in Latin and Arabic
 script (and a few mixed), every one of the 12 regions, towns and villages, ages within the
-youth range, all statuses, spread over each centre's advisers; an enterprise for each
-holder whose status says one was created (some of them closed, some co-owned), and a few
-enterprises still in `project` status for holders in support.
+youth range, all statuses, spread over each centre's advisers.
 """
 
 import random
-import re
 import string
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -22,7 +19,7 @@ from app.core.config import get_settings
 from app.core.enums import Region
 from app.core.scope import Actor
 from app.core.text import fold
-from app.enterprises import service as enterprises
+from app.demo.common import random_day
 from app.holders import service as holders
 from app.holders.models import Holder
 from app.users.models import User
@@ -130,36 +127,10 @@ PROJECTS = {
     "ict": "Réparation de téléphones et services informatiques",
     "other": "Service de livraison à domicile",
 }
-ENTERPRISE_NAMES = {
-    "agriculture": ["Ferme {family}", "Coopérative agricole Al Baraka"],
-    "livestock": ["Élevage {family}", "Coopérative laitière Al Khair"],
-    "agri_food": ["Coopérative Tifawin d'argan", "Amlou {first}"],
-    "handicrafts": ["Atelier {first} Couture", "Coopérative de tissage Nour"],
-    "commerce": ["Hanout {first}", "Épicerie {family}"],
-    "services": ["Salon {first}", "Pressing {family}"],
-    "manufacturing": ["Menuiserie {family}", "Alu {first}"],
-    "construction": ["{family} Travaux", "Bricodar {first}"],
-    "tourism": ["Dar {family}", "Gîte {first}"],
-    "ict": ["{first} Digital", "Cyber {family}"],
-    "other": ["{first} Express", "Livraison {family}"],
-}
-ARABIC_ENTERPRISE_NAMES = [
-    "تعاونية الأمل",
-    "تعاونية النور للخياطة",
-    "مخبزة البركة",
-    "ورشة الفتح",
-    "متجر {first}",
-    "ورشة {family}",
-]
-ARABIC_LETTERS = re.compile(r"[\u0600-\u06FF]")
-COOPERATIVE_WORDS = ("Coopérative", "تعاونية")
-
 CIN_PREFIXES = ["A", "B", "BE", "BH", "BJ", "BK", "C", "CD", "D", "EE", "G", "H", "J", "JA"]
 CIN_PREFIXES += ["JB", "JC", "K", "L", "M", "N", "P", "Q", "S", "T", "U", "W", "X", "Y", "Z"]
 EDUCATION = ["none", "primary", "lower_secondary", "upper_secondary", "vocational", "university"]
 EDUCATION_WEIGHTS = [5, 15, 25, 25, 20, 10]
-LEGAL_FORMS = ["informal", "auto_entrepreneur", "cooperative", "sarl_au", "sarl"]
-LEGAL_FORM_WEIGHTS = [30, 38, 15, 12, 5]
 
 
 @dataclass
@@ -184,10 +155,6 @@ def pick_identity(rng: random.Random) -> Identity:
     else:
         first_name, last_name = first[0], family[1]
     return Identity(gender, first_name, last_name, first[0], family[0])
-
-
-def random_day(rng: random.Random, start: date, end: date) -> date:
-    return start + timedelta(days=rng.randint(0, max(0, (end - start).days)))
 
 
 def birth_date_for(rng: random.Random, enrolled_on: date, youth: holders.YouthRange) -> date:
@@ -277,63 +244,6 @@ def holder_values(
     }
 
 
-def enterprise_name(rng: random.Random, owner: Holder, sector: str) -> str:
-    """Names in the script the owner's name was typed in (and a few Arabic ones besides)."""
-    arabic_owner = bool(ARABIC_LETTERS.search(owner.first_name + owner.last_name))
-    if arabic_owner or rng.random() < 0.1:
-        template = rng.choice(ARABIC_ENTERPRISE_NAMES)
-        if not arabic_owner and "{" in template:
-            template = ARABIC_ENTERPRISE_NAMES[0]
-    else:
-        template = rng.choice(ENTERPRISE_NAMES[sector])
-    return template.format(first=owner.first_name, family=owner.last_name)
-
-
-def enterprise_values(
-    rng: random.Random, owners: list[Holder], today: date, status_hint: str
-) -> dict[str, Any]:
-    lead = owners[0]
-    sector = lead.sector or rng.choice(URBAN_SECTORS if lead.area == "urban" else RURAL_SECTORS)
-    name = enterprise_name(rng, lead, sector)
-    legal_form = rng.choices(LEGAL_FORMS, LEGAL_FORM_WEIGHTS)[0]
-    if name.startswith(COOPERATIVE_WORDS):
-        legal_form = "cooperative"
-    elif len(owners) > 1 and legal_form in ("informal", "auto_entrepreneur", "sarl_au"):
-        legal_form = rng.choice(["cooperative", "sarl"])
-    needs_ice = legal_form in ("sarl", "sarl_au", "cooperative") or (
-        legal_form == "auto_entrepreneur" and rng.random() < 0.5
-    )
-    values: dict[str, Any] = {
-        "centre_id": lead.centre_id,
-        "name": name,
-        "legal_form": legal_form,
-        "sector": sector,
-        "activity": PROJECTS.get(sector),
-        "ice": "".join(str(rng.randint(0, 9)) for _ in range(15)) if needs_ice else None,
-        "area": lead.area,
-        "region": lead.region,
-        "jobs_at_creation": rng.choices([1, 2, 3, 4, 6], [40, 30, 15, 10, 5])[0],
-        "owner_ids": [o.id for o in owners],
-        "created_on": None,
-        "closed_on": None,
-    }
-    if status_hint == "project":
-        values["status"] = "project"
-        return values
-    earliest = min(max(o.enrolled_on for o in owners) + timedelta(days=60), today)
-    created_on = random_day(rng, earliest, today)
-    values["created_on"] = created_on
-    roll = rng.random()
-    if roll < 0.12 and created_on < today:
-        values["status"] = "closed"
-        values["closed_on"] = random_day(rng, created_on + timedelta(days=1), today)
-    elif roll < 0.27:
-        values["status"] = "struggling"
-    else:
-        values["status"] = "active"
-    return values
-
-
 async def seed(session: AsyncSession, rng: random.Random, today: date, scale: int) -> None:
     settings = get_settings()
     youth = holders.YouthRange(settings.youth_min_age, settings.youth_max_age)
@@ -352,7 +262,6 @@ async def seed(session: AsyncSession, rng: random.Random, today: date, scale: in
         staff = advisers or [u for u in users if u.role == "manager" and u.centre_id == centre.id]
         if not staff and not admins:
             continue
-        created: list[Holder] = []
         for n in range(HOLDERS_PER_CENTRE * scale):
             adviser = staff[n % len(staff)] if staff else None
             actor: Actor = actor_of(adviser if adviser else admins[0])
@@ -365,38 +274,4 @@ async def seed(session: AsyncSession, rng: random.Random, today: date, scale: in
             values = holder_values(
                 rng, centre, adviser.id if adviser else None, region, taken, today, youth, n
             )
-            created.append(
-                await holders.create_holder(session, actor, values, today=today, youth=youth)
-            )
-        await seed_enterprises(session, rng, today, created, staff, admins)
-
-
-async def seed_enterprises(
-    session: AsyncSession,
-    rng: random.Random,
-    today: date,
-    centre_holders: list[Holder],
-    staff: list[User],
-    admins: list[User],
-) -> None:
-    """One enterprise per holder who created one (about 15 % co-owned by two such
-    holders), and a project for about 10 % of the holders in support."""
-    founders = [h for h in centre_holders if h.status in ("enterprise_created", "graduated")]
-    rng.shuffle(founders)
-    groups: list[tuple[list[Holder], str]] = []
-    while founders:
-        owners = [founders.pop()]
-        if founders and rng.random() < 0.15:
-            owners.append(founders.pop())
-        groups.append((owners, "created"))
-    groups.extend(
-        ([h], "project")
-        for h in centre_holders
-        if h.status == "in_support" and h.sector and rng.random() < 0.10
-    )
-    for owners, hint in groups:
-        adviser = next((u for u in staff if u.id == owners[0].adviser_id), None)
-        actor = actor_of(adviser or (staff[0] if staff else admins[0]))
-        await enterprises.create_enterprise(
-            session, actor, enterprise_values(rng, owners, today, hint), today=today
-        )
+            await holders.create_holder(session, actor, values, today=today, youth=youth)

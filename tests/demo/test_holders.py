@@ -8,8 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
 from app.core.enums import Region
+from app.demo import enterprises as demo_enterprises
+from app.demo import holders as demo_holders
 from app.enterprises.models import Enterprise, EnterpriseOwner
-from app.holders.demo import seed
 from app.holders.models import Holder
 from app.holders.schemas import HolderStatus
 from app.holders.service import age_on, holder_search_text
@@ -29,7 +30,9 @@ async def test_demo_holders_and_enterprises_are_realistic_and_valid(
     lone = await make_user(session, role="adviser", centre=agadir)
     await make_user(session, role="admin")
 
-    await seed(session, random.Random(2026), TODAY, 1)
+    rng = random.Random(2026)
+    await demo_holders.seed(session, rng, TODAY, 1)
+    await demo_enterprises.seed(session, rng, TODAY, 1)
 
     holders = (await session.execute(select(Holder).order_by(Holder.id))).scalars().all()
     per_centre = Counter(h.centre_id for h in holders)
