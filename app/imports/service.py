@@ -296,10 +296,15 @@ def validated(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
     return model.model_validate(body).model_dump()
 
 
+BATCH_ROWS = 500
+"""Holders checked and inserted together (one lookup of national ids, one INSERT)."""
+
+
 @dataclass
 class HolderImporter(Importer):
     national_ids: dict[str, int] = field(default_factory=dict)
     """The line of each national id met so far (a duplicate within the file names it)."""
+    batch: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
 
     async def add(self, line: int, values: dict[str, Any]) -> None:
         centre_code = values.pop("centre_code", None) or self.settings.default_centre_code
@@ -313,14 +318,28 @@ class HolderImporter(Importer):
         if earlier is not None:
             raise RowProblem("national_id", f"already on line {earlier} of this file")
         self.national_ids[body["national_id"]] = line
-        await holders.create_holder(
+        self.batch.append((line, body))
+        if len(self.batch) >= BATCH_ROWS:
+            await self.write_batch()
+
+    async def write_batch(self) -> None:
+        batch, self.batch = self.batch, []
+        outcomes = await holders.create_holders(
             self.session,
             self.actor,
-            body,
+            [body for _, body in batch],
             today=self.settings.today,
             youth=self.settings.youth,
         )
-        self.created += 1
+        for (line, _), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, DomainError):
+                self.errors.extend(errors_of(outcome, line, SPECS[ImportKind.holders]))
+            else:
+                self.created += 1
+
+    async def finish(self, spec: KindSpec) -> None:
+        if self.batch:
+            await self.write_batch()
 
 
 @dataclass
