@@ -95,6 +95,11 @@ async def record(
     return event
 
 
+def is_summarised(session: AsyncSession) -> bool:
+    """Whether per-record events are folded into a summary (so need not be built at all)."""
+    return bool(session.info.get(SUMMARISED))
+
+
 @contextmanager
 def summarised(session: AsyncSession) -> Iterator[None]:
     """Within the block, `record` stores nothing: the caller records one summary event."""

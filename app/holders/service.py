@@ -324,6 +324,8 @@ async def create_holders(
 async def audit_creation(
     session: AsyncSession, actor: Actor, holder_id: int, values: dict[str, Any]
 ) -> None:
+    if audit.is_summarised(session):
+        return
     await audit.record(
         session,
         actor_id=actor.id,
