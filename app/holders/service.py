@@ -190,11 +190,9 @@ async def get_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Hol
     return await get_in_scope(session, actor, Holder, holder_id, "Holder")
 
 
-async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
-    """The holder, who may apply for a loan: in the caller's scope, and neither dropped out
-    nor anonymised (422 naming `holder_id` otherwise)."""
-    stmt = visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
-    holder = (await session.execute(stmt)).scalar_one_or_none()
+def ensure_borrower(holder: Holder | None) -> Holder:
+    """A holder found in the caller's scope may borrow unless dropped out or anonymised
+    (422 naming `holder_id` otherwise, also when not found)."""
     if holder is None:
         raise RuleViolation("holder_id", "no such holder in your scope")
     if holder.status == "dropped" or holder.anonymised_at is not None:
@@ -202,6 +200,27 @@ async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int)
             "holder_id", "the holder has left the programme (dropped or anonymised)"
         )
     return holder
+
+
+async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
+    """The holder, who may apply for a loan: in the caller's scope, and neither dropped out
+    nor anonymised (422 naming `holder_id` otherwise)."""
+    stmt = visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
+    return ensure_borrower((await session.execute(stmt)).scalar_one_or_none())
+
+
+async def holders_in_scope(
+    session: AsyncSession, actor: Actor, holder_ids: Collection[int]
+) -> dict[int, Holder]:
+    """The holders of these ids that the caller sees, one statement per thousand."""
+    found: dict[int, Holder] = {}
+    unique = sorted(set(holder_ids))
+    for start in range(0, len(unique), 1000):
+        stmt = visible_to(select(Holder), Holder.centre_id, actor).where(
+            Holder.id.in_(unique[start : start + 1000])
+        )
+        found.update((holder.id, holder) for holder in (await session.execute(stmt)).scalars())
+    return found
 
 
 async def check_new_holders(
