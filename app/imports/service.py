@@ -42,7 +42,7 @@ from app.holders.schemas import HolderCreate, normalise_national_id
 from app.imports.cells import parse_date, parse_decimal
 from app.imports.kinds import SPECS, ImportKind, KindSpec
 from app.imports.reading import MAX_ROWS, Cell, Table, TooLarge, unreadable
-from app.loans import applications, lifecycle, repayments, rules
+from app.loans import applications, repayments, rules, takeover
 from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction, TransactionKind
 from app.loans.schemas import LoanApply, LoanApprove, LoanDisburse, RepaymentCreate
 from app.users.models import User
@@ -363,6 +363,8 @@ class EnterpriseImporter(Importer):
 
 @dataclass
 class LoanImporter(Importer):
+    batch: list[tuple[int, takeover.TakenOverLoan]] = field(default_factory=list)
+
     async def add(self, line: int, values: dict[str, Any]) -> None:
         holder = await self.keys.holder(values.pop("holder_national_id"), "holder_national_id")
         lender_id = await self.keys.lender(values.pop("lender_code"))
@@ -377,7 +379,7 @@ class LoanImporter(Importer):
         if first_due_on is not None and disbursed_on is None:
             raise RowProblem("first_due_on", "only a disbursed loan (disbursed_on) has one")
         application = LoanApply.model_validate(values)
-        approval = LoanApprove.model_validate({"approved_on": approved_on or disbursed_on})
+        approval = LoanApprove.model_validate({"approved_on": approved_on})
         disbursement = (
             LoanDisburse.model_validate(
                 {"disbursed_on": disbursed_on, "first_due_on": first_due_on}
@@ -385,32 +387,38 @@ class LoanImporter(Importer):
             if disbursed_on is not None
             else None
         )
-        today = self.settings.today
-        loan = await applications.apply_for_loan(
+        self.batch.append(
+            (
+                line,
+                takeover.TakenOverLoan(
+                    application=applications.LoanApplication(**application.model_dump()),
+                    approved_on=approval.approved_on,
+                    disbursed_on=None if disbursement is None else disbursement.disbursed_on,
+                    first_due_on=None if disbursement is None else disbursement.first_due_on,
+                ),
+            )
+        )
+        if len(self.batch) >= BATCH_ROWS:
+            await self.write_batch()
+
+    async def write_batch(self) -> None:
+        batch, self.batch = self.batch, []
+        outcomes = await takeover.take_over_loans(
             self.session,
-            acting_as(self.actor, rules.APPLY_ROLES),
-            applications.LoanApplication(**application.model_dump()),
-            today=today,
+            self.actor,
+            [item for _, item in batch],
+            today=self.settings.today,
             legal_ceiling=self.settings.legal_ceiling,
         )
-        if approval.approved_on is not None:
-            await lifecycle.approve_loan(
-                self.session,
-                acting_as(self.actor, rules.APPROVE_ROLES),
-                loan.id,
-                approved_on=approval.approved_on,
-                today=today,
-            )
-        if disbursement is not None:
-            await lifecycle.disburse_loan(
-                self.session,
-                acting_as(self.actor, rules.DISBURSE_ROLES),
-                loan.id,
-                disbursed_on=disbursement.disbursed_on,
-                first_due_on=disbursement.first_due_on,
-                today=today,
-            )
-        self.created += 1
+        for (line, _), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, DomainError):
+                self.errors.extend(errors_of(outcome, line, SPECS[ImportKind.loans]))
+            else:
+                self.created += 1
+
+    async def finish(self, spec: KindSpec) -> None:
+        if self.batch:
+            await self.write_batch()
 
 
 @dataclass(frozen=True)

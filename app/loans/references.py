@@ -1,6 +1,7 @@
 """The lender's own loan number (`reference`): unique per lender, settable at application
 and later by PATCH (API.md "Loans")."""
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import select
@@ -36,6 +37,25 @@ async def ensure_reference_free(
         stmt = stmt.where(Loan.id != exclude_id)
     if (await session.execute(stmt)).first() is not None:
         raise duplicate_reference()
+
+
+async def taken_references(
+    session: AsyncSession, wanted: Collection[tuple[int, str]]
+) -> set[tuple[int, str]]:
+    """Which of these (lender_id, reference) pairs a loan already carries (one statement per
+    lender and thousand references)."""
+    by_lender: dict[int, set[str]] = {}
+    for lender_id, reference in wanted:
+        by_lender.setdefault(lender_id, set()).add(reference)
+    taken: set[tuple[int, str]] = set()
+    for lender_id, references in by_lender.items():
+        ordered = sorted(references)
+        for start in range(0, len(ordered), 1000):
+            stmt = select(Loan.reference).where(
+                Loan.lender_id == lender_id, Loan.reference.in_(ordered[start : start + 1000])
+            )
+            taken.update((lender_id, r) for r in (await session.execute(stmt)).scalars() if r)
+    return taken
 
 
 async def flush_with_reference(session: AsyncSession) -> None:
