@@ -223,6 +223,17 @@ class Keys:
             raise RowProblem(column, f"no holder with national id {cin} in your scope")
         return holder
 
+    async def holders(self, national_ids: list[str]) -> dict[str, Holder]:
+        """The holders the caller sees among these (normalised) national ids."""
+        stmt = visible_to(select(Holder), Holder.centre_id, self.actor).where(
+            Holder.national_id.in_(sorted(set(national_ids)))
+        )
+        return {
+            holder.national_id: holder
+            for holder in (await self.session.execute(stmt)).scalars()
+            if holder.national_id is not None
+        }
+
     async def lender(self, code: str) -> int:
         if code not in self.lenders:
             stmt = select(Lender.id).where(Lender.code == code)
@@ -363,10 +374,38 @@ class EnterpriseImporter(Importer):
 
 @dataclass
 class LoanImporter(Importer):
+    pending: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     batch: list[tuple[int, takeover.TakenOverLoan]] = field(default_factory=list)
 
     async def add(self, line: int, values: dict[str, Any]) -> None:
-        holder = await self.keys.holder(values.pop("holder_national_id"), "holder_national_id")
+        try:
+            values["holder_national_id"] = normalise_national_id(values["holder_national_id"])
+        except ValueError as exc:
+            raise RowProblem("holder_national_id", str(exc)) from None
+        self.pending.append((line, values))
+        if len(self.pending) >= BATCH_ROWS:
+            await self.resolve_pending()
+
+    async def resolve_pending(self) -> None:
+        """Borrowers by national id for the whole batch in one statement, then each row."""
+        pending, self.pending = self.pending, []
+        borrowers = await self.keys.holders([values["holder_national_id"] for _, values in pending])
+        for line, values in pending:
+            try:
+                await self.prepare(line, values, borrowers)
+            except (RowProblem, ValidationError, DomainError) as exc:
+                self.errors.extend(errors_of(exc, line, SPECS[ImportKind.loans]))
+        await self.write_batch()
+
+    async def prepare(
+        self, line: int, values: dict[str, Any], borrowers: dict[str, Holder]
+    ) -> None:
+        national_id = values.pop("holder_national_id")
+        holder = borrowers.get(national_id)
+        if holder is None:
+            raise RowProblem(
+                "holder_national_id", f"no holder with national id {national_id} in your scope"
+            )
         lender_id = await self.keys.lender(values.pop("lender_code"))
         values["product_id"] = await self.keys.product(lender_id, values.pop("product_name"))
         values["holder_id"] = holder.id
@@ -398,11 +437,11 @@ class LoanImporter(Importer):
                 ),
             )
         )
-        if len(self.batch) >= BATCH_ROWS:
-            await self.write_batch()
 
     async def write_batch(self) -> None:
         batch, self.batch = self.batch, []
+        if not batch:
+            return
         outcomes = await takeover.take_over_loans(
             self.session,
             self.actor,
@@ -417,8 +456,7 @@ class LoanImporter(Importer):
                 self.created += 1
 
     async def finish(self, spec: KindSpec) -> None:
-        if self.batch:
-            await self.write_batch()
+        await self.resolve_pending()
 
 
 @dataclass(frozen=True)
