@@ -488,42 +488,49 @@ class RepaymentImporter(Importer):
 
     async def finish(self, spec: KindSpec) -> None:
         """Per loan, in id order: lock it, skip the receipts it already has, then record the
-        rest in `paid_on` order with the ledger's rules in one re-allocation; when that
-        fails, row by row so that each bad row is named."""
+        rest in `paid_on` order with the ledger's rules in one allocation; when that is
+        refused, row by row so that each bad row is named. The ledger checks every rule
+        before it writes, so a refused call leaves nothing behind. Loans are locked and
+        their receipts read a few hundred at a time."""
         actor = acting_as(self.actor, rules.REPAY_ROLES)
-        for number, loan_id in enumerate(sorted(self.pending)):
-            rows = sorted(self.pending.pop(loan_id), key=lambda r: (r.paid_on, r.line))
-            await self.session.execute(select(Loan.id).where(Loan.id == loan_id).with_for_update())
-            recorded = set(
-                (
-                    await self.session.execute(
-                        select(LoanTransaction.reference).where(
-                            LoanTransaction.loan_id == loan_id,
-                            LoanTransaction.kind == TransactionKind.repayment,
-                            LoanTransaction.reference.in_([r.receipt for r in rows]),
-                        )
-                    )
-                ).scalars()
+        loan_ids = sorted(self.pending)
+        for start in range(0, len(loan_ids), BATCH_ROWS):
+            chunk = loan_ids[start : start + BATCH_ROWS]
+            await self.session.execute(
+                select(Loan.id).where(Loan.id.in_(chunk)).order_by(Loan.id).with_for_update()
             )
-            fresh = [r for r in rows if r.receipt not in recorded]
-            self.skipped += len(rows) - len(fresh)
-            if not fresh:
-                continue
+            found = await self.session.execute(
+                select(LoanTransaction.loan_id, LoanTransaction.reference).where(
+                    LoanTransaction.loan_id.in_(chunk),
+                    LoanTransaction.kind == TransactionKind.repayment,
+                    LoanTransaction.reference.is_not(None),
+                )
+            )
+            recorded = {(loan_id, reference) for loan_id, reference in found}
+            for loan_id in chunk:
+                rows = sorted(self.pending.pop(loan_id), key=lambda r: (r.paid_on, r.line))
+                fresh = [r for r in rows if (loan_id, r.receipt) not in recorded]
+                self.skipped += len(rows) - len(fresh)
+                if fresh:
+                    await self.record_all(actor, loan_id, fresh, spec)
+            await self.session.flush()
+            self.session.expunge_all()
+
+    async def record_all(
+        self, actor: Actor, loan_id: int, rows: list[PendingRepayment], spec: KindSpec
+    ) -> None:
+        try:
+            await self.record(actor, loan_id, rows)
+            self.created += len(rows)
+            return
+        except DomainError:
+            pass
+        for row in rows:
             try:
-                async with self.session.begin_nested():
-                    await self.record(actor, loan_id, fresh)
-                self.created += len(fresh)
-            except DomainError:
-                for row in fresh:
-                    try:
-                        async with self.session.begin_nested():
-                            await self.record(actor, loan_id, [row])
-                        self.created += 1
-                    except DomainError as exc:
-                        self.errors.extend(errors_of(exc, row.line, spec))
-            if number % RELEASE_EVERY == RELEASE_EVERY - 1:
-                await self.session.flush()
-                self.session.expunge_all()
+                await self.record(actor, loan_id, [row])
+                self.created += 1
+            except DomainError as exc:
+                self.errors.extend(errors_of(exc, row.line, spec))
 
     async def record(self, actor: Actor, loan_id: int, rows: list[PendingRepayment]) -> None:
         await repayments.record_repayments(
