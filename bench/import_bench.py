@@ -215,8 +215,10 @@ def upload(http: httpx.Client, headers: dict[str, str], kind: str, content: byte
     return elapsed
 
 
-def wait_until_ready(base: str) -> None:
+def wait_until_ready(base: str, server: "subprocess.Popen[bytes]") -> None:
     for _ in range(150):
+        if server.poll() is not None:
+            raise SystemExit("the server exited (is the port free?)")
         try:
             if httpx.get(f"{base}/health/ready").status_code == 200:
                 return
@@ -269,7 +271,7 @@ def main() -> None:
 
         server = subprocess.Popen([TRACKER, "serve", "--port", str(args.port)], env=env, cwd=ROOT)
         base = f"http://127.0.0.1:{args.port}"
-        wait_until_ready(base)
+        wait_until_ready(base, server)
         sampler = MemorySampler(server.pid)
         sampler.start()
         with httpx.Client(base_url=base, timeout=1800) as http:
