@@ -47,6 +47,36 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     command.downgrade(alembic_config(), revision)
 
 
+@db_cli.command("check")
+def db_check(
+    sample: Annotated[
+        int, typer.Option(min=0, help="Loans to check, drawn at random (0: every loan).")
+    ] = 1000,
+) -> None:
+    """Replay a sample of loans' ledgers and compare them with the stored figures; exits
+    with code 1 when any differ."""
+    from app.checks.ledgers import check_loans, sample_loan_ids
+
+    async def run() -> tuple[int, int]:
+        engine = create_engine(get_settings().database_url)
+        checked = mismatches = 0
+        try:
+            async with create_sessionmaker(engine)() as session:
+                loan_ids = await sample_loan_ids(session, sample)
+                checked = len(loan_ids)
+                async for mismatch in check_loans(session, loan_ids):
+                    mismatches += 1
+                    typer.echo(str(mismatch))
+        finally:
+            await engine.dispose()
+        return checked, mismatches
+
+    checked, mismatches = asyncio.run(run())
+    typer.echo(f"{checked} loans checked, {mismatches} mismatches")
+    if mismatches:
+        raise typer.Exit(code=1)
+
+
 @users_cli.command("create")
 def users_create(
     email: Annotated[str, typer.Option(help="Login email.")],
@@ -97,11 +127,35 @@ def demo_data(
         bool, typer.Option("--if-empty", help="Do nothing when users already exist.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Random seed, for a reproducible data set.")] = 2026,
+    loans: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Generate a national portfolio of this many loans instead (fast bulk load "
+            "into an empty database).",
+        ),
+    ] = None,
+    centres: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Centres of the national portfolio (default: one per 5,000 loans, at least 12).",
+        ),
+    ] = None,
 ) -> None:
-    """Load a realistic demo data set and print how to log in."""
-    from app.demo.loader import load_demo_data
+    """Load a realistic demo data set and print how to log in.
 
-    credentials = asyncio.run(load_demo_data(scale=scale, if_empty=if_empty, seed=seed))
+    Without --loans: a small data set written through the services (--scale multiplies it).
+    With --loans N: a national portfolio of N loans with their holders, enterprises,
+    coaching and follow-ups, reproducible from --seed.
+    """
+    if loans is not None:
+        credentials = _national_portfolio(loans, centres, seed, if_empty)
+    else:
+        from app.demo.loader import load_demo_data
+
+        credentials = asyncio.run(load_demo_data(scale=scale, if_empty=if_empty, seed=seed))
     if credentials is None:
         typer.echo("Demo data: the database already has users; nothing loaded.")
         if not DEMO_CREDENTIALS.exists():
@@ -120,6 +174,34 @@ def demo_data(
     for email, password, role in credentials:
         typer.echo(f"  {role:<8} {email:<24} password: {password}")
     typer.echo(f"(kept in {DEMO_CREDENTIALS})")
+
+
+def _national_portfolio(
+    loans: int, centres: int | None, seed: int, if_empty: bool
+) -> list[tuple[str, str, str]] | None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from app.demo.national.load import GenerationRefused, generate
+
+    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress("Generating loans", *columns, transient=False) as progress:
+        task = progress.add_task("loans", total=loans)
+        try:
+            outcome = generate(
+                get_settings(),
+                loans=loans,
+                centres=centres,
+                seed=seed,
+                if_empty=if_empty,
+                on_batch=lambda done: progress.advance(task, done),
+            )
+        except GenerationRefused as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from exc
+    if outcome is None:
+        return None
+    typer.echo(", ".join(f"{count:,} {table}" for table, count in outcome.rows.items()))
+    return outcome.credentials
 
 
 @cli.command("import")

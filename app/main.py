@@ -2,10 +2,19 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI
+import fastapi_offline
+from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 
 from app.audit.router import router as audit_router
 from app.centres.deps import known_centre_param
@@ -14,10 +23,12 @@ from app.coaching.router import router as coaching_router
 from app.core.config import Settings, get_settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.errors import install_error_handlers
+from app.core.health import SchemaCheck
 from app.core.health import router as health_router
 from app.core.logging import configure_logging
-from app.core.middleware import BodyGuard
-from app.core.openapi import add_examples
+from app.core.metrics import MetricsMiddleware, metrics_endpoint
+from app.core.middleware import BodyGuard, ResponseHeaders, SchemaGuard
+from app.core.openapi import add_examples, state_roles
 from app.enterprises.router import router as enterprises_router
 from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
@@ -26,9 +37,12 @@ from app.imports.router import UPLOAD_BODY_BYTES, handle_import_rejected
 from app.imports.router import router as imports_router
 from app.imports.service import ImportRejected
 from app.loans.router import router as loans_router
+from app.pages.router import router as pages_router
+from app.pages.static import mount_static
 from app.reports.router import router as reports_router
 from app.timeline.router import router as timeline_router
-from app.users.router import auth_router, users_router
+from app.users.router import auth_router, describe_throttling, users_router
+from app.users.service import load_actor
 
 API_VERSION = "1.0.0"
 
@@ -75,6 +89,43 @@ TAGS = [
     {"name": "operations", "description": "Health probes."},
 ]
 
+# Swagger UI and ReDoc come from the files that the fastapi-offline package ships, so the
+# docs work on a centre's network with no internet access (no CDN).
+DOCS_STATIC = Path(fastapi_offline.__file__).parent / "static"
+DOCS_STATIC_URL = "/static-docs"
+
+
+def add_offline_docs(app: FastAPI) -> None:
+    app.mount(DOCS_STATIC_URL, StaticFiles(directory=DOCS_STATIC), name="static-docs")
+    oauth2_redirect = "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{oauth2_redirect}",
+            swagger_js_url=f"{root}{DOCS_STATIC_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC_URL}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_STATIC_URL}/favicon.png",
+        )
+
+    @app.get(oauth2_redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(
+            openapi_url=f"{root}/openapi.json",
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{root}{DOCS_STATIC_URL}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{DOCS_STATIC_URL}/favicon.png",
+            with_google_fonts=False,
+        )
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
@@ -82,10 +133,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # No pre-ping: it costs a round trip per request (about a third of the throughput of
     # small reads, bench/api_bench.py); a connection lost to a database restart fails one
     # request with a 503, and SQLAlchemy then replaces the pool's stale connections.
-    engine = create_engine(settings.database_url)
+    engine = create_engine(
+        settings.database_url,
+        connect_timeout=settings.db_connect_timeout,
+        command_timeout=settings.db_command_timeout,
+    )
+    schema_check = SchemaCheck(ttl=settings.schema_check_seconds)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await schema_check.log_at_startup(app.state.sessionmaker)
         yield
         await engine.dispose()
         if reports_engine is not None:
@@ -97,12 +154,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
+    if settings.docs_enabled:
+        add_offline_docs(app)
+    if settings.metrics_enabled:
+        app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
     app.state.settings = settings
+    app.state.load_actor = load_actor
+    app.state.schema_check = schema_check
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     reports_engine = (
-        create_engine(settings.reports_database_url) if settings.reports_database_url else None
+        create_engine(
+            settings.reports_database_url,
+            connect_timeout=settings.db_connect_timeout,
+            command_timeout=settings.db_command_timeout,
+        )
+        if settings.reports_database_url
+        else None
     )
     app.state.reports_engine = reports_engine
     app.state.reports_sessionmaker = (
@@ -110,8 +182,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     install_error_handlers(app)
-    for router in (health_router, auth_router, users_router, centres_router):
+    for router in (health_router, auth_router, users_router, centres_router, pages_router):
         app.include_router(router)
+    mount_static(app)
     for router in (
         audit_router,
         holders_router,
@@ -130,23 +203,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def openapi_with_examples() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add_examples(build_openapi())
+            document = describe_throttling(state_roles(build_openapi()), settings)
+            app.openapi_schema = add_examples(document)
         return app.openapi_schema
 
     app.openapi = openapi_with_examples  # type: ignore[method-assign]
+    # Added innermost first: headers and the request id wrap everything, so that even a
+    # 413 or a 503 from the guards carries them.
     app.add_middleware(
         BodyGuard,
         max_body_bytes=settings.max_body_bytes,
         uploads={imports_router.prefix + "/": UPLOAD_BODY_BYTES},
     )
+    app.add_middleware(SchemaGuard, check=schema_check)
+    if settings.metrics_enabled:
+        app.add_middleware(MetricsMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Location", "Content-Disposition", "Idempotent-Replayed"],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Content-Disposition",
+                "Idempotent-Replayed",
+                "X-Request-ID",
+                "Retry-After",
+            ],
         )
+    app.add_middleware(ResponseHeaders)
     return app
 
 

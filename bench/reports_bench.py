@@ -48,7 +48,7 @@ from app.core.db import create_engine, create_sessionmaker, sync_url  # noqa: E4
 from app.loans.models import Loan  # noqa: E402
 from app.reports.portfolio import portfolio_report, portfolio_statement  # noqa: E402
 from app.reports.schemas import PortfolioGroup  # noqa: E402
-from tests.conftest import alembic_config  # noqa: E402
+from tests.database import alembic_config  # noqa: E402
 from tests.reports.generator import PortfolioSize, generate_portfolio  # noqa: E402
 
 LOANS_PER_CENTRE = 1000

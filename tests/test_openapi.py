@@ -3,6 +3,9 @@
 from typing import Any
 
 from app.core.config import Settings
+from app.core.roles import WRITERS, ordered, roles_sentence
+from app.core.scope import Role
+from app.loans import rules as loan_rules
 from app.main import create_app
 
 PUBLIC = {("/api/v1/auth/token", "post"), ("/health/live", "get"), ("/health/ready", "get")}
@@ -111,3 +114,63 @@ def test_bearer_security_scheme_and_tags() -> None:
     used = {tag for _, _, operation in operations(document) for tag in operation.get("tags", [])}
     assert used <= declared
     assert document["info"]["title"] and document["info"]["description"]
+
+
+def test_every_operation_has_a_description() -> None:
+    """Beyond the generated roles sentence: words a client developer can act on."""
+    missing = []
+    for path, method, operation in operations(openapi()):
+        text = operation.get("description", "")
+        if text.startswith("**Roles:**"):
+            text = text.partition("\n\n")[2]
+        if len(text.strip()) < 20:
+            missing.append(f"{method.upper()} {path}")
+    assert missing == []
+
+
+def test_every_protected_operation_states_the_roles_its_service_checks() -> None:
+    document = openapi()
+    unstated = []
+    for path, method, operation in operations(document):
+        if (path, method) in PUBLIC:
+            assert "x-roles" not in operation
+            continue
+        roles = operation.get("x-roles")
+        if not roles:
+            unstated.append(f"{method.upper()} {path}")
+            continue
+        expected = roles_sentence(Role(role) for role in roles)
+        assert operation["description"].startswith(expected + "\n\n"), (path, method)
+    assert unstated == []
+    paths = document["paths"]
+    # The role sets come from the very tuples the services pass to `actor.require`.
+    repay = paths["/api/v1/loans/{loan_id}/repayments"]["post"]
+    assert repay["x-roles"] == [role.value for role in ordered(loan_rules.REPAY_ROLES)]
+    assert repay["description"].startswith("**Roles:** admins, advisers.\n\n")
+    reverse = paths["/api/v1/loans/{loan_id}/transactions/{transaction_id}/reverse"]["post"]
+    assert reverse["x-roles"] == ["admin", "manager"]
+    assert paths["/api/v1/holders"]["post"]["x-roles"] == [r.value for r in WRITERS]
+    assert paths["/api/v1/users"]["get"]["description"].startswith("**Roles:** admins.")
+    assert paths["/api/v1/holders"]["get"]["description"].startswith("**Roles:** every role.")
+    assert paths["/api/v1/audit-events"]["get"]["x-roles"] == ["admin", "manager"]
+
+
+def test_summaries_name_no_roles_by_hand() -> None:
+    for path, method, operation in operations(openapi()):
+        assert "(admin" not in operation["summary"], (path, method)
+
+
+def test_the_login_description_states_the_throttling_settings_in_force() -> None:
+    settings = Settings(
+        secret_key="x" * 40,
+        login_max_failures=7,
+        login_address_max_failures=33,
+        login_window_minutes=9,
+    )
+    login = create_app(settings).openapi()["paths"]["/api/v1/auth/token"]["post"]
+    assert (
+        "After 7 failed attempts for one account, or 33 from one address, within 9 minutes"
+        in (login["description"])
+    )
+    default = openapi()["paths"]["/api/v1/auth/token"]["post"]["description"]
+    assert "After 5 failed attempts for one account, or 20 from one address, within 15" in default

@@ -6,10 +6,11 @@ from app.audit import service
 from app.audit.schemas import AuditEventOut
 from app.core.audit import AuditEvent
 from app.core.db import SessionDep
-from app.core.openapi import LIST, errors
+from app.core.deps import CurrentUser
+from app.core.openapi import LIST, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import QueryId
-from app.users.deps import CurrentUser
+from app.core.roles import AUDITORS
 
 router = APIRouter(prefix="/api/v1/audit-events", tags=["audit"])
 
@@ -19,10 +20,11 @@ audit_sort = sorting({"id": AuditEvent.id, "occurred_at": AuditEvent.occurred_at
 @router.get(
     "",
     response_model=Page[AuditEventOut],
-    summary="The audit trail (admins and managers)",
+    summary="The audit trail",
     description="Who changed what and when, newest first; filter by `entity` and `entity_id`. "
     "Passwords, tokens and erased personal data never appear.",
     responses=errors(*LIST, 403),
+    openapi_extra=roles_doc(AUDITORS),
 )
 async def list_audit_events(
     session: SessionDep,

@@ -5,7 +5,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
 from app.core.pagination import PageParams, paginate
-from app.core.scope import Actor, Role, visible_to
+from app.core.roles import AUDITORS
+from app.core.scope import Actor, visible_to
 
 
 async def list_events(
@@ -19,7 +20,7 @@ async def list_events(
     actor_id: int | None,
 ) -> tuple[list[AuditEvent], int]:
     """Admins see every event; managers those recorded against their centre."""
-    actor.require(Role.admin, Role.manager)
+    actor.require(*AUDITORS)
     stmt = visible_to(select(AuditEvent), AuditEvent.centre_id, actor)
     if entity is not None:
         stmt = stmt.where(AuditEvent.entity == entity)

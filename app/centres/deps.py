@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from app.centres.models import Centre
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser
 from app.core.errors import NotFound
 from app.core.params import DB_INT_MAX
-from app.users.deps import CurrentUser
 
 
 async def known_centre_param(request: Request, session: SessionDep, actor: CurrentUser) -> None:

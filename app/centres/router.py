@@ -7,11 +7,11 @@ from app.centres.models import Centre
 from app.centres.schemas import CentreCreate, CentreOut, CentreUpdate
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.deps import CurrentUser
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId
-from app.core.patching import patch_values
-from app.users.deps import CurrentUser
+from app.core.roles import ADMINS, READERS
 
 router = APIRouter(prefix="/api/v1/centres", tags=["centres"])
 
@@ -27,6 +27,7 @@ centre_sort = sorting(
     summary="List centres",
     description="All centres for admins and national staff; otherwise the caller's own.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_centres(
     session: SessionDep,
@@ -42,20 +43,28 @@ async def list_centres(
     "",
     response_model=CentreOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Create a centre (admin)",
+    summary="Create a centre",
+    description="`code` is unique (409 when taken).",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def create_centre(
     body: CentreCreate, session: SessionDep, actor: CurrentUser, response: Response
 ) -> CentreOut:
-    centre = await service.create_centre(session, actor, body.model_dump())
+    centre = await service.create_centre(session, actor, body)
     response.headers["Location"] = f"/api/v1/centres/{centre.id}"
     set_etag(response, centre.version)
     return CentreOut.model_validate(centre)
 
 
 @router.get(
-    "/{centre_id}", response_model=CentreOut, summary="Get a centre", responses=errors(*READ)
+    "/{centre_id}",
+    response_model=CentreOut,
+    summary="Get a centre",
+    description="One centre with its `ETag`. 404 when missing or when the caller belongs to another "
+    "centre.",
+    responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_centre(
     centre_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -68,9 +77,10 @@ async def get_centre(
 @router.patch(
     "/{centre_id}",
     response_model=CentreOut,
-    summary="Change a centre (admin)",
+    summary="Change a centre",
     description="Partial update. Send the `ETag` you read as `If-Match`; 412 when it is stale.",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def update_centre(
     centre_id: PathId,
@@ -80,7 +90,6 @@ async def update_centre(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> CentreOut:
-    values = patch_values(body, nullable={"opened_on"})
-    centre = await service.update_centre(session, actor, centre_id, values, if_match)
+    centre = await service.update_centre(session, actor, centre_id, body, if_match)
     set_etag(response, centre.version)
     return CentreOut.model_validate(centre)

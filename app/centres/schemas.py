@@ -40,6 +40,10 @@ class CentreCreate(RequestModel):
     opened_on: date | None = None
 
 
+NULLABLE_ON_PATCH = ("opened_on",)
+"""Fields a PATCH may set to null."""
+
+
 class CentreUpdate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"name": "CES Casablanca", "city": "Casablanca"}]}

@@ -6,12 +6,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
+from app.centres.schemas import NULLABLE_ON_PATCH, CentreCreate, CentreUpdate
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.errors import Conflict, NotFound
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
-from app.core.scope import Actor, Role, ensure_visible, visible_to
+from app.core.patching import apply_changes, patch_values
+from app.core.roles import ADMINS
+from app.core.scope import Actor, ensure_visible, visible_to
 
 
 def visible_centres(actor: Actor) -> Select[tuple[Centre]]:
@@ -42,8 +44,9 @@ async def ensure_code_free(session: AsyncSession, code: str, exclude_id: int | N
         )
 
 
-async def create_centre(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Centre:
-    actor.require(Role.admin)
+async def create_centre(session: AsyncSession, actor: Actor, body: CentreCreate) -> Centre:
+    values = body.model_dump()
+    actor.require(*ADMINS)
     await ensure_code_free(session, values["code"])
     centre = Centre(**values, version=1)
     session.add(centre)
@@ -64,12 +67,13 @@ async def update_centre(
     session: AsyncSession,
     actor: Actor,
     centre_id: int,
-    values: dict[str, Any],
+    patch: CentreUpdate,
     if_match: str | None,
 ) -> Centre:
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     centre = await get_centre(session, actor, centre_id)
-    actor.require(Role.admin)
-    check_if_match(if_match, centre.version)
+    actor.require(*ADMINS)
+    ensure_if_match(if_match, centre.version)
     if "code" in values:
         await ensure_code_free(session, values["code"], exclude_id=centre.id)
     changes = apply_changes(centre, values)

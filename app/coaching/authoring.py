@@ -13,16 +13,14 @@ range includes both ends.
 """
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import Forbidden, RuleViolation
+from app.core.params import fits_id_column
+from app.core.roles import WRITERS
 from app.core.scope import Actor, Role
-from app.holders.schemas import fits_id_column
-from app.holders.service import WRITERS
 from app.users.models import User
 
 
@@ -39,23 +37,6 @@ def ensure_may_edit(actor: Actor, author_id: int) -> None:
 def ensure_not_future(field: str, value: date, today: date) -> None:
     if value > today:
         raise RuleViolation(field, f"must not be in the future (today is {today.isoformat()})")
-
-
-def within_dates(
-    stmt: Select[Any],
-    column: InstrumentedAttribute[date],
-    start: date | None,
-    end: date | None,
-) -> Select[Any]:
-    """Keep the rows whose `column` lies in [`start`, `end`], both ends included (either
-    may be open); a `from` after `to` is a 422 naming `from`."""
-    if start is not None and end is not None and start > end:
-        raise RuleViolation("from", "must not be after `to`")
-    if start is not None:
-        stmt = stmt.where(column >= start)
-    if end is not None:
-        stmt = stmt.where(column <= end)
-    return stmt
 
 
 async def resolve_adviser(

@@ -15,11 +15,11 @@ from app.coaching.schemas import (
 from app.coaching.service import SessionFilters, SessionWithRoster
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.deps import CurrentUser, SettingsDep
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
-from app.core.patching import patch_values
-from app.users.deps import CurrentUser, SettingsDep
+from app.core.roles import READERS, WRITERS
 
 router = APIRouter(prefix="/api/v1/coaching-sessions", tags=["coaching"])
 
@@ -79,6 +79,7 @@ def session_out(item: SessionWithRoster) -> SessionOut:
     "Filters combine; `from`/`to` bound `held_on`, both included; `holder_id` keeps sessions "
     "the holder took part in (present or absent).",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_coaching_sessions(
     session: SessionDep,
@@ -117,6 +118,7 @@ async def list_coaching_sessions(
     "admins name an adviser of the centre in `adviser_id`; viewers may not (403). "
     "`centre_id` defaults to the caller's centre (required for callers with none). " + RULES,
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_coaching_session(
     body: SessionCreate,
@@ -125,9 +127,7 @@ async def create_coaching_session(
     settings: SettingsDep,
     response: Response,
 ) -> SessionOut:
-    item = await service.create_coaching_session(
-        session, actor, body.model_dump(), settings.today()
-    )
+    item = await service.create_coaching_session(session, actor, body, settings.today())
     response.headers["Location"] = f"/api/v1/coaching-sessions/{item.record.id}"
     set_etag(response, item.record.version)
     return session_out(item)
@@ -137,7 +137,10 @@ async def create_coaching_session(
     "/{session_id}",
     response_model=SessionOut,
     summary="Get a coaching session",
+    description="One session with its participants and its `ETag`. 404 when missing or outside the "
+    "caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_coaching_session(
     session_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -156,6 +159,7 @@ async def get_coaching_session(
     "`holder_ids` replaces the holders (kept ones keep their attendance); `participants` "
     "sets attendance. " + RULES,
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_coaching_session(
     session_id: PathId,
@@ -166,9 +170,8 @@ async def update_coaching_session(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> SessionOut:
-    values = patch_values(body, nullable={"notes", "next_steps", "enterprise_id"})
     item = await service.update_coaching_session(
-        session, actor, session_id, values, if_match, settings.today()
+        session, actor, session_id, body, if_match, settings.today()
     )
     set_etag(response, item.record.version)
     return session_out(item)

@@ -118,6 +118,10 @@ class SessionCreate(RequestModel):
     enterprise_id: int | None = None
 
 
+NULLABLE_ON_PATCH = ("notes", "next_steps", "enterprise_id")
+"""Fields a PATCH may set to null."""
+
+
 class SessionUpdate(RequestModel):
     """Partial update. `holder_ids` replaces the session's holders (those kept keep their
     attendance, new ones are `present`); `participants` sets the attendance of holders

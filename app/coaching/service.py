@@ -1,6 +1,6 @@
 """Coaching sessions: the centre's five support services given to one holder or a group.
 
-Rules (API.md "Coaching sessions"):
+Rules (the `coaching` operations of the OpenAPI document):
 - `holder_ids`: at least one holder, every one of the session's centre (else 422 naming
   `holder_ids`); an `individual` session has exactly one (422 naming `holder_ids`).
 - `participants` gives each holder's attendance (`present` / `absent`); holders it does not
@@ -24,19 +24,19 @@ from app.coaching.authoring import (
     ensure_may_write,
     ensure_not_future,
     resolve_adviser,
-    within_dates,
 )
 from app.coaching.models import CoachingSession, SessionParticipant
+from app.coaching.schemas import NULLABLE_ON_PATCH, SessionCreate, SessionUpdate
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.db import utcnow
 from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
-from app.core.records import get_in_scope, listed_in_scope, where_equal
+from app.core.params import fits_id_column
+from app.core.patching import apply_changes, patch_values
+from app.core.records import get_in_scope, listed_in_scope, where_equal, within_dates
 from app.core.scope import Actor
 from app.enterprises.models import Enterprise
-from app.holders.schemas import fits_id_column
 from app.holders.service import ensure_holders_of_centre, resolve_centre
 
 PRESENT = "present"
@@ -163,10 +163,10 @@ def roster_for_audit(roster: Roster) -> list[dict[str, Any]]:
 
 
 async def create_coaching_session(
-    session: AsyncSession, actor: Actor, values: dict[str, Any], today: date
+    session: AsyncSession, actor: Actor, body: SessionCreate, today: date
 ) -> SessionWithRoster:
+    values = body.model_dump()
     ensure_may_write(actor)
-    values = dict(values)
     centre_id = await resolve_centre(session, actor, values.pop("centre_id", None))
     adviser_id = await resolve_adviser(session, actor, values.pop("adviser_id", None), centre_id)
     roster = build_roster(values.pop("holder_ids", None), values.pop("participants", None), None)
@@ -237,15 +237,15 @@ async def update_coaching_session(
     session: AsyncSession,
     actor: Actor,
     session_id: int,
-    values: dict[str, Any],
+    patch: SessionUpdate,
     if_match: str | None,
     today: date,
 ) -> SessionWithRoster:
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     current = await get_coaching_session(session, actor, session_id)
     record = current.record
     ensure_may_edit(actor, record.adviser_id)
-    check_if_match(if_match, record.version)
-    values = dict(values)
+    ensure_if_match(if_match, record.version)
     if "adviser_id" in values:
         values["adviser_id"] = await resolve_adviser(
             session, actor, values["adviser_id"], record.centre_id

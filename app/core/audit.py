@@ -51,18 +51,6 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """Changed fields as `{field: {"from": old, "to": new}}`, secrets left out."""
-    changes: dict[str, Any] = {}
-    for name, new in after.items():
-        if name in SECRET_FIELDS:
-            continue
-        old = before.get(name)
-        if json_safe(old) != json_safe(new):
-            changes[name] = {"from": json_safe(old), "to": json_safe(new)}
-    return changes
-
-
 def snapshot(fields: dict[str, Any]) -> dict[str, Any]:
     """The values of a created record, secrets left out."""
     return {k: json_safe(v) for k, v in fields.items() if k not in SECRET_FIELDS}

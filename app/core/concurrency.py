@@ -13,7 +13,7 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_for(version)
 
 
-def check_if_match(if_match: str | None, current_version: int) -> None:
+def ensure_if_match(if_match: str | None, current_version: int) -> None:
     """412 when the client's `If-Match` names another version than the stored one."""
     if if_match is None:
         return

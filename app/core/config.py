@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     log_level: str = "INFO"
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=120)
+    """Seconds to open a database connection before answering 503."""
+    db_command_timeout: float = Field(default=30.0, gt=0, le=3600)
+    """Seconds one statement may run (PostgreSQL) before it is cancelled and the request
+    answered 503; also how long a request waits for a free pooled connection."""
+    schema_check_seconds: float = Field(default=10.0, ge=0)
+    """How long a successful "the schema is at head" check is trusted before it is redone."""
+    docs_enabled: bool = True
+    metrics_enabled: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -115,10 +115,32 @@ def configure_sqlite(sync_engine: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_COMMAND_TIMEOUT = 30.0
+
+
+def create_engine(
+    url: str,
+    *,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An engine that gives up quickly when the database is gone: connecting is bounded by
+    `connect_timeout` and every statement by `command_timeout` (asyncpg's own default is
+    60 s to connect and no limit per statement), so a request answers 503 instead of
+    hanging. SQLite waits at most `busy_timeout` for a lock."""
     ensure_sqlite_directory(url)
+    async_driver_url = async_url(url)
+    if make_url(async_driver_url).get_backend_name() == "postgresql":
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", connect_timeout)
+        connect_args.setdefault("command_timeout", command_timeout)
+        kwargs["connect_args"] = connect_args
+        if kwargs.get("poolclass") is None:
+            kwargs.setdefault("pool_timeout", command_timeout)
     # Error messages must not carry parameters: they may be personal data.
-    engine = create_async_engine(async_url(url), hide_parameters=True, **kwargs)
+    engine = create_async_engine(async_driver_url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         configure_sqlite(engine.sync_engine)
     return engine

@@ -1,5 +1,6 @@
 """Typed domain errors and their rendering as RFC 9457 problem+json."""
 
+import errno
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -8,7 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,6 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 logger = logging.getLogger("app.errors")
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+"""What a 503 tells clients to wait before retrying (database unreachable or behind)."""
 
 
 class FieldError(BaseModel):
@@ -160,8 +169,67 @@ async def handle_out_of_range(_request: Request, _exc: Exception) -> JSONRespons
     )
 
 
+# Driver exception class names that mean "the database went away", whatever the driver
+# (asyncpg raises its own classes, some of them outside the DB-API hierarchy).
+UNAVAILABLE_NAMES = {
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "ConnectionRejectionError",
+    "CannotConnectNowError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+    "TooManyConnectionsError",
+    "QueryCanceledError",
+    "InternalClientError",
+    "ClientConnectionError",
+}
+
+
+NETWORK_ERRNOS = {
+    errno.ECONNREFUSED,
+    errno.ECONNRESET,
+    errno.ECONNABORTED,
+    errno.EHOSTUNREACH,
+    errno.ENETUNREACH,
+    errno.ETIMEDOUT,
+    errno.EPIPE,
+}
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the database is unreachable, timed out or
+    dropped the connection: a condition to retry later (503), not a bug (500)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(
+            current,
+            OperationalError | InterfaceError | PoolTimeoutError | TimeoutError | ConnectionError,
+        ):
+            return True
+        if type(current).__name__ in UNAVAILABLE_NAMES:
+            return True
+        if isinstance(current, OSError) and (
+            current.errno in NETWORK_ERRNOS or str(current).startswith("Multiple exceptions")
+        ):
+            return True  # refused, unreachable, reset: a socket error reaching the database
+        pending.extend([current.__cause__, current.__context__])
+        if isinstance(current, DBAPIError):
+            orig = current.orig
+            pending.append(orig if isinstance(orig, BaseException) else None)
+    return False
+
+
 async def handle_driver_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
+    if is_database_unavailable(exc):
+        return await handle_unavailable(request, exc)
     if "out of" in str(exc.orig) and "range" in str(exc.orig):
         return await handle_out_of_range(request, exc)
     return await handle_unexpected(request, exc)
@@ -173,12 +241,20 @@ async def handle_stale_data(_request: Request, _exc: Exception) -> JSONResponse:
     )
 
 
+def unavailable_response(detail: str = "The database is unavailable; retry.") -> JSONResponse:
+    return problem_response(
+        503, "Service unavailable", detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+
+
 async def handle_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     logger.error("database unavailable: %s", type(exc).__name__)
-    return problem_response(503, "Service unavailable", "The database is unavailable; retry.")
+    return unavailable_response()
 
 
-async def handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        return await handle_unavailable(request, exc)
     logger.exception("unexpected error", exc_info=exc)
     return problem_response(500, "Internal server error", "An unexpected error occurred.")
 
@@ -193,5 +269,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, handle_out_of_range)
     app.add_exception_handler(DBAPIError, handle_driver_error)
     app.add_exception_handler(OperationalError, handle_unavailable)
+    app.add_exception_handler(InterfaceError, handle_unavailable)
+    app.add_exception_handler(TimeoutError, handle_unavailable)
+    app.add_exception_handler(ConnectionError, handle_unavailable)
     app.add_exception_handler(PoolTimeoutError, handle_unavailable)
     app.add_exception_handler(Exception, handle_unexpected)

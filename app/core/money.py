@@ -5,13 +5,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema
+from sqlalchemy import Numeric
 
 CENT = Decimal("0.01")
+MONEY = Numeric(14, 2)
+"""The column type of every amount: NUMERIC(14,2), read back as Decimal."""
 BASIS = Decimal("0.0001")
 
 
 def round_money(value: Decimal) -> Decimal:
-    """ROUND_HALF_UP to the centime, as DESIGN.md prescribes at every step."""
+    """ROUND_HALF_UP to the centime, as docs/ARITHMETIC.md prescribes at every step."""
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 

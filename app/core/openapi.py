@@ -1,8 +1,14 @@
-"""Shared OpenAPI documentation of error responses."""
+"""Shared OpenAPI documentation: error responses, the roles of each operation, examples."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from app.core.errors import PROBLEM_JSON, Problem
+from app.core.roles import ordered, roles_sentence
+from app.core.scope import Role
+
+ROLES_KEY = "x-roles"
+"""The extension of an operation listing the roles that may call it."""
 
 ERROR_DESCRIPTIONS = {
     400: "Malformed request (e.g. invalid JSON).",
@@ -29,6 +35,32 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+def roles_doc(roles: Iterable[Role]) -> dict[str, Any]:
+    """`openapi_extra=` of a route: the role set its service checks (pass the same tuple the
+    service gives `actor.require`). `state_roles` turns it into the description's first
+    sentence."""
+    return {ROLES_KEY: [role.value for role in ordered(roles)]}
+
+
+def operations(document: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    for item in document.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield operation
+
+
+def state_roles(document: dict[str, Any]) -> dict[str, Any]:
+    """Start each operation's description with the roles its `x-roles` names."""
+    for operation in operations(document):
+        roles = operation.get(ROLES_KEY)
+        if roles is None:
+            continue
+        sentence = roles_sentence(Role(role) for role in roles)
+        described = operation.get("description", "")
+        operation["description"] = f"{sentence}\n\n{described}" if described else sentence
+    return document
 
 
 READ = (401, 404, 422)

@@ -14,6 +14,14 @@ from app.core.text import NoNul
 DB_INT_MAX = 2_147_483_647
 """The largest id an INTEGER column holds on every supported database."""
 
+
+def fits_id_column(value: int) -> bool:
+    """Whether `value` can be a record's id at all. Any other value names no record, and is
+    answered as a missing one without reaching the database (whose drivers fail on integers
+    beyond the column's range, each in its own way)."""
+    return 1 <= value <= DB_INT_MAX
+
+
 PathId = Annotated[int, Path(ge=1, le=DB_INT_MAX, description="The record's id.")]
 QueryId = Annotated[int | None, Query(ge=1, le=DB_INT_MAX)]
 SearchWords = Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul]

@@ -2,13 +2,14 @@
 them (enterprises, coaching sessions, follow-ups)."""
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from app.core.errors import NotFound
+from app.core.errors import NotFound, RuleViolation
 from app.core.scope import Actor, centre_filter, ensure_visible, visible_to
 from app.core.text import search_words
 
@@ -58,4 +59,21 @@ def where_words(stmt: S, folded_column: InstrumentedAttribute[str], query: str |
     match ignores case and, for Latin script, accents (`hajar` finds `Hâjar`)."""
     for word in search_words(query or ""):
         stmt = stmt.where(folded_column.contains(word, autoescape=True))
+    return stmt
+
+
+def within_dates(
+    stmt: Select[Any],
+    column: InstrumentedAttribute[date],
+    start: date | None,
+    end: date | None,
+) -> Select[Any]:
+    """Keep the rows whose `column` lies in [`start`, `end`], both ends included (either
+    may be open); a `from` after `to` is a 422 naming `from`."""
+    if start is not None and end is not None and start > end:
+        raise RuleViolation("from", "must not be after `to`")
+    if start is not None:
+        stmt = stmt.where(column >= start)
+    if end is not None:
+        stmt = stmt.where(column <= end)
     return stmt

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from app.core.text import NUL, refuse_nul
+from app.core.text import NUL, ensure_no_nul
 
 
 def contains_nul(value: Any) -> bool:
@@ -25,9 +25,9 @@ class RequestModel(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def refuse_nul(cls, value: Any) -> Any:
+    def ensure_no_nul(cls, value: Any) -> Any:
         if contains_nul(value):
-            refuse_nul(NUL)
+            ensure_no_nul(NUL)
         return value
 
 

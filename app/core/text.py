@@ -9,7 +9,7 @@ from pydantic import AfterValidator, StringConstraints
 NUL = "\x00"
 
 
-def refuse_nul(value: str) -> str:
+def ensure_no_nul(value: str) -> str:
     """PostgreSQL cannot store a NUL character in text (SQLite can): refuse it on every
     database alike, as a 422 naming the field rather than a failed write."""
     if NUL in value:
@@ -17,7 +17,7 @@ def refuse_nul(value: str) -> str:
     return value
 
 
-NoNul = AfterValidator(refuse_nul)
+NoNul = AfterValidator(ensure_no_nul)
 """Metadata for every free-text input (body fields and the `q` query parameter)."""
 
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000), NoNul]

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.coaching import service as coaching
+from app.coaching.schemas import SessionCreate
 from app.core.scope import Role
 from app.demo.common import pick, random_day
 from app.holders.models import Holder
@@ -130,19 +131,21 @@ async def seed_individual_sessions(
             await coaching.create_coaching_session(
                 session,
                 adviser,
-                {
-                    "kind": kind,
-                    "format": "individual",
-                    "mode": pick(rng, MODES),
-                    "held_on": held_on,
-                    "duration_minutes": rng.choice((30, 45, 60, 60, 90, 120)),
-                    "topic": rng.choice(TOPICS[kind]),
-                    "notes": None,
-                    "next_steps": rng.choice(
-                        (None, "Revoir le plan de financement", "Préparer le dossier de prêt")
-                    ),
-                    "holder_ids": [holder.id],
-                },
+                SessionCreate.model_validate(
+                    {
+                        "kind": kind,
+                        "format": "individual",
+                        "mode": pick(rng, MODES),
+                        "held_on": held_on,
+                        "duration_minutes": rng.choice((30, 45, 60, 60, 90, 120)),
+                        "topic": rng.choice(TOPICS[kind]),
+                        "notes": None,
+                        "next_steps": rng.choice(
+                            (None, "Revoir le plan de financement", "Préparer le dossier de prêt")
+                        ),
+                        "holder_ids": [holder.id],
+                    }
+                ),
                 today,
             )
 
@@ -164,17 +167,19 @@ async def seed_group_sessions(
         await coaching.create_coaching_session(
             session,
             actor_of(rng.choice(team.advisers)),
-            {
-                "kind": kind,
-                "format": "group",
-                "mode": "in_person",
-                "held_on": held_on,
-                "duration_minutes": rng.choice((120, 180, 180, 240)),
-                "topic": rng.choice(TOPICS[kind]),
-                "notes": None,
-                "next_steps": None,
-                "participants": participants,
-            },
+            SessionCreate.model_validate(
+                {
+                    "kind": kind,
+                    "format": "group",
+                    "mode": "in_person",
+                    "held_on": held_on,
+                    "duration_minutes": rng.choice((120, 180, 180, 240)),
+                    "topic": rng.choice(TOPICS[kind]),
+                    "notes": None,
+                    "next_steps": None,
+                    "participants": participants,
+                }
+            ),
             today,
         )
 

@@ -17,6 +17,7 @@ from app.centres.models import Centre
 from app.demo.common import random_day
 from app.demo.holders import PROJECTS, RURAL_SECTORS, URBAN_SECTORS
 from app.enterprises import service as enterprises
+from app.enterprises.schemas import EnterpriseCreate
 from app.holders.models import Holder
 from app.users.models import User
 from app.users.service import actor_of
@@ -132,7 +133,10 @@ async def seed_centre(
         adviser = next((u for u in staff if u.id == owners[0].adviser_id), None)
         actor = actor_of(adviser or (staff[0] if staff else admins[0]))
         await enterprises.create_enterprise(
-            session, actor, enterprise_values(rng, owners, today, hint), today=today
+            session,
+            actor,
+            EnterpriseCreate.model_validate(enterprise_values(rng, owners, today, hint)),
+            today=today,
         )
 
 

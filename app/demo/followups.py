@@ -19,6 +19,7 @@ from app.core.scope import Actor
 from app.demo.coaching import CentreStaff, adviser_of, load_staff
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups import service as followups
+from app.followups.schemas import FollowUpCreate
 from app.users.service import actor_of
 
 NEEDS = (
@@ -143,7 +144,9 @@ async def seed_follow_ups(
             await followups.create_follow_up(
                 session,
                 adviser,
-                visit_values(rng, enterprise, visited_on, found, revenue, employees),
+                FollowUpCreate.model_validate(
+                    visit_values(rng, enterprise, visited_on, found, revenue, employees)
+                ),
                 today,
             )
 

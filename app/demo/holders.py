@@ -22,6 +22,7 @@ from app.core.text import fold
 from app.demo.common import random_day
 from app.holders import service as holders
 from app.holders.models import Holder
+from app.holders.schemas import HolderCreate
 from app.users.models import User
 from app.users.service import actor_of
 
@@ -274,4 +275,6 @@ async def seed(session: AsyncSession, rng: random.Random, today: date, scale: in
             values = holder_values(
                 rng, centre, adviser.id if adviser else None, region, taken, today, youth, n
             )
-            await holders.create_holder(session, actor, values, today=today, youth=youth)
+            await holders.create_holder(
+                session, actor, HolderCreate.model_validate(values), today=today, youth=youth
+            )

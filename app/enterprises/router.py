@@ -4,21 +4,20 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Region, Sector
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
-from app.core.patching import patch_values
+from app.core.roles import READERS, WRITERS
 from app.enterprises import service
 from app.enterprises.models import Enterprise
 from app.enterprises.schemas import (
-    NULLABLE_ON_PATCH,
     EnterpriseCreate,
     EnterpriseOut,
     EnterpriseStatus,
     EnterpriseUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/enterprises", tags=["enterprises"])
 
@@ -69,6 +68,7 @@ def enterprise_filters(
     description="Enterprises of the caller's centre (all centres for admins and national "
     "staff), filtered and sorted. `owner_id` keeps those a holder owns.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_enterprises(
     session: SessionDep,
@@ -91,10 +91,11 @@ async def list_enterprises(
     response_model=EnterpriseOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register an enterprise",
-    description="Advisers, managers and admins. Owners must be holders of the enterprise's "
+    description="Owners must be holders of the enterprise's "
     "centre (422 naming `owner_ids`); `ice` is 15 digits; `created_on` is required unless "
     "the status is `project`; `closed` needs `closed_on`, not before `created_on`.",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_enterprise(
     body: EnterpriseCreate,
@@ -104,7 +105,7 @@ async def create_enterprise(
     response: Response,
 ) -> EnterpriseOut:
     enterprise, owners = await service.create_enterprise(
-        session, actor, body.model_dump(), today=settings.today()
+        session, actor, body, today=settings.today()
     )
     response.headers["Location"] = f"/api/v1/enterprises/{enterprise.id}"
     set_etag(response, enterprise.version)
@@ -115,7 +116,10 @@ async def create_enterprise(
     "/{enterprise_id}",
     response_model=EnterpriseOut,
     summary="Get an enterprise",
+    description="One enterprise with its owners and its `ETag`. 404 when missing or outside the "
+    "caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_enterprise(
     enterprise_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -129,9 +133,10 @@ async def get_enterprise(
     "/{enterprise_id}",
     response_model=EnterpriseOut,
     summary="Change an enterprise",
-    description="Partial update by advisers, managers and admins in scope; `owner_ids` "
+    description="Partial update, in the caller's scope; `owner_ids` "
     "replaces the owners. Send the `ETag` you read as `If-Match`; 412 when it is stale.",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_enterprise(
     enterprise_id: PathId,
@@ -142,9 +147,8 @@ async def update_enterprise(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> EnterpriseOut:
-    values = patch_values(body, nullable=NULLABLE_ON_PATCH)
     enterprise, owners = await service.update_enterprise(
-        session, actor, enterprise_id, values, if_match, today=settings.today()
+        session, actor, enterprise_id, body, if_match, today=settings.today()
     )
     set_etag(response, enterprise.version)
     return EnterpriseOut.of(enterprise, owners)

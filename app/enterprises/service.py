@@ -10,17 +10,23 @@ from sqlalchemy import Select, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.db import utcnow
 from app.core.errors import RuleViolation
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.patching import apply_changes, patch_values
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
+from app.core.roles import WRITERS
 from app.core.scope import Actor, visible_to
 from app.core.text import fold
 from app.enterprises.models import Enterprise, EnterpriseOwner
-from app.enterprises.schemas import EnterpriseStatus
-from app.holders.service import WRITERS, ensure_holders_of_centre, resolve_centre
+from app.enterprises.schemas import (
+    NULLABLE_ON_PATCH,
+    EnterpriseCreate,
+    EnterpriseStatus,
+    EnterpriseUpdate,
+)
+from app.holders.service import ensure_holders_of_centre, resolve_centre
 
 SEARCH_TEXT_LENGTH = 200
 
@@ -40,7 +46,9 @@ def enterprise_search_text(name: str) -> str:
     return fold(name)[:SEARCH_TEXT_LENGTH]
 
 
-def check_dates(status: str, created_on: date | None, closed_on: date | None, today: date) -> None:
+def ensure_status_dates(
+    status: str, created_on: date | None, closed_on: date | None, today: date
+) -> None:
     """The life-cycle rules of an enterprise, checked on the state after a change:
 
     - `created_on` is required unless the status is `project`, and an enterprise in
@@ -162,11 +170,11 @@ async def get_enterprise_with_owners(
 
 
 async def create_enterprise(
-    session: AsyncSession, actor: Actor, values: dict[str, Any], *, today: date
+    session: AsyncSession, actor: Actor, body: EnterpriseCreate, *, today: date
 ) -> tuple[Enterprise, list[int]]:
     """Register an enterprise with its owners (advisers, managers and admins in scope)."""
+    values = body.model_dump()
     actor.require(*WRITERS)
-    values = dict(values)
     owner_ids = unique_ids(values.pop("owner_ids"))
     values["centre_id"] = await resolve_centre(session, actor, values.get("centre_id"))
     if values.get("status") is None:
@@ -175,7 +183,7 @@ async def create_enterprise(
             if values.get("created_on") is None
             else EnterpriseStatus.active
         ).value
-    check_dates(values["status"], values.get("created_on"), values.get("closed_on"), today)
+    ensure_status_dates(values["status"], values.get("created_on"), values.get("closed_on"), today)
     await ensure_holders_of_centre(session, "owner_ids", owner_ids, values["centre_id"])
     enterprise = Enterprise(**values, search_text=enterprise_search_text(values["name"]), version=1)
     session.add(enterprise)
@@ -217,20 +225,20 @@ async def update_enterprise(
     session: AsyncSession,
     actor: Actor,
     enterprise_id: int,
-    values: dict[str, Any],
+    patch: EnterpriseUpdate,
     if_match: str | None,
     *,
     today: date,
 ) -> tuple[Enterprise, list[int]]:
     """Change an enterprise; the life-cycle rules hold on the resulting state. Sending
     `owner_ids` replaces the owners (and counts as a change of the enterprise's version)."""
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     enterprise = await get_enterprise(session, actor, enterprise_id)
     actor.require(*WRITERS)
-    check_if_match(if_match, enterprise.version)
-    values = dict(values)
+    ensure_if_match(if_match, enterprise.version)
     owners_before = await owner_ids_of(session, enterprise.id)
     owners_after = unique_ids(values.pop("owner_ids", owners_before))
-    check_dates(
+    ensure_status_dates(
         values.get("status", enterprise.status),
         values.get("created_on", enterprise.created_on),
         values.get("closed_on", enterprise.closed_on),

@@ -5,10 +5,11 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.deps import CurrentUser, SettingsDep
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId
-from app.core.patching import patch_values
+from app.core.roles import READERS, WRITERS
 from app.followups import service, worklist
 from app.followups.models import FollowUp
 from app.followups.schemas import (
@@ -20,7 +21,6 @@ from app.followups.schemas import (
     Worklist,
 )
 from app.followups.service import FollowUpFilters
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/follow-ups", tags=["follow-ups"])
 me_router = APIRouter(prefix="/api/v1/me", tags=["follow-ups"])
@@ -58,6 +58,7 @@ AsOf = Annotated[date | None, Query(description="The day the list is computed fo
     description="Follow-ups of the caller's centre (all centres for admins and national "
     "staff); `from`/`to` bound `visited_on`, both included.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_follow_ups(
     session: SessionDep,
@@ -100,6 +101,7 @@ async def list_follow_ups(
     "then by enterprise id. `adviser_id` keeps enterprises with an owner assigned to that "
     "adviser; `centre_id` narrows to one centre (404 outside the caller's scope).",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def follow_ups_due(
     session: SessionDep,
@@ -139,6 +141,7 @@ async def follow_ups_due(
     + " "
     + STATUS_RULE,
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_follow_up(
     body: FollowUpCreate,
@@ -147,7 +150,7 @@ async def create_follow_up(
     settings: SettingsDep,
     response: Response,
 ) -> FollowUpOut:
-    record = await service.create_follow_up(session, actor, body.model_dump(), settings.today())
+    record = await service.create_follow_up(session, actor, body, settings.today())
     response.headers["Location"] = f"/api/v1/follow-ups/{record.id}"
     set_etag(response, record.version)
     return FollowUpOut.model_validate(record)
@@ -157,7 +160,9 @@ async def create_follow_up(
     "/{follow_up_id}",
     response_model=FollowUpOut,
     summary="Get an enterprise follow-up",
+    description="One visit with its `ETag`. 404 when missing or outside the caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_follow_up(
     follow_up_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -178,6 +183,7 @@ async def get_follow_up(
     + " "
     + STATUS_RULE,
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_follow_up(
     follow_up_id: PathId,
@@ -188,12 +194,8 @@ async def update_follow_up(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> FollowUpOut:
-    values = patch_values(
-        body,
-        nullable={"monthly_revenue", "employees_count", "risk_level", "notes", "next_follow_up_on"},
-    )
     record = await service.update_follow_up(
-        session, actor, follow_up_id, values, if_match, settings.today()
+        session, actor, follow_up_id, body, if_match, settings.today()
     )
     set_etag(response, record.version)
     return FollowUpOut.model_validate(record)
@@ -213,6 +215,7 @@ async def update_follow_up(
     "never-coached first, then the oldest `last_session_on`, then id). Every list is "
     "complete (not paged).",
     responses=errors(401, 422),
+    openapi_extra=roles_doc(READERS),
 )
 async def my_worklist(
     session: SessionDep, actor: CurrentUser, settings: SettingsDep, as_of: AsOf = None

@@ -92,6 +92,16 @@ class FollowUpCreate(RequestModel):
     next_follow_up_on: date | None = Field(default=None, description="After `visited_on`.")
 
 
+NULLABLE_ON_PATCH = (
+    "monthly_revenue",
+    "employees_count",
+    "risk_level",
+    "notes",
+    "next_follow_up_on",
+)
+"""Fields a PATCH may set to null."""
+
+
 class FollowUpUpdate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"enterprise_status": "struggling", "risk_level": "high"}]}

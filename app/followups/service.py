@@ -1,6 +1,6 @@
 """Enterprise follow-ups, the status they give their enterprise, and the follow-ups due.
 
-Rules (API.md "Enterprise follow-ups"):
+Rules (the `follow-ups` operations of the OpenAPI document):
 - The enterprise is in the caller's scope and created (not a `project`): else 422 naming
   `enterprise_id`; so too when a change of `visited_on` or `enterprise_status` is made
   after the enterprise was turned back into a project. A follow-up's centre is its
@@ -29,22 +29,22 @@ from app.coaching.authoring import (
     ensure_may_write,
     ensure_not_future,
     resolve_adviser,
-    within_dates,
 )
 from app.core import audit
 from app.core.audit import json_safe
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.errors import RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
-from app.core.records import get_in_scope, listed_in_scope, where_equal
+from app.core.params import fits_id_column
+from app.core.patching import apply_changes, patch_values
+from app.core.records import get_in_scope, listed_in_scope, where_equal, within_dates
 from app.core.scope import Actor, centre_filter, visible_to
+from app.core.sql import days_after
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
-from app.followups.sql import days_after
+from app.followups.schemas import NULLABLE_ON_PATCH, FollowUpCreate, FollowUpUpdate
 from app.holders.models import Holder
-from app.holders.schemas import fits_id_column
 
 ENTERPRISE_STATUS_FROM_VISIT = {
     "active": "active",
@@ -176,10 +176,10 @@ async def apply_visit_status(
 
 
 async def create_follow_up(
-    session: AsyncSession, actor: Actor, values: dict[str, Any], today: date
+    session: AsyncSession, actor: Actor, body: FollowUpCreate, today: date
 ) -> FollowUp:
+    values = normalised(body.model_dump())
     ensure_may_write(actor)
-    values = normalised(values)
     enterprise = await followed_enterprise(session, actor, values["enterprise_id"])
     adviser_id = await resolve_adviser(
         session, actor, values.pop("adviser_id", None), enterprise.centre_id
@@ -207,16 +207,16 @@ async def update_follow_up(
     session: AsyncSession,
     actor: Actor,
     follow_up_id: int,
-    values: dict[str, Any],
+    patch: FollowUpUpdate,
     if_match: str | None,
     today: date,
 ) -> FollowUp:
+    values = normalised(patch_values(patch, nullable=NULLABLE_ON_PATCH))
     record = await get_follow_up(session, actor, follow_up_id)
     ensure_may_edit(actor, record.adviser_id)
-    check_if_match(if_match, record.version)
+    ensure_if_match(if_match, record.version)
     enterprise = await session.get(Enterprise, record.enterprise_id)
     assert enterprise is not None  # a foreign key guarantees it
-    values = normalised(values)
     if "adviser_id" in values:
         values["adviser_id"] = await resolve_adviser(
             session, actor, values["adviser_id"], record.centre_id

@@ -5,21 +5,20 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from app.core.concurrency import set_etag
 from app.core.config import Settings
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.enums import Area, Gender, Region, Sector
-from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
+from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, sorting
 from app.core.params import PathId, QueryId, SearchWords
-from app.core.patching import patch_values
+from app.core.roles import ADMINS, READERS, WRITERS
 from app.holders import service
 from app.holders.models import Holder
 from app.holders.schemas import (
-    NULLABLE_ON_PATCH,
     HolderCreate,
     HolderOut,
     HolderStatus,
     HolderUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
 
@@ -78,6 +77,7 @@ def holder_filters(
     "filtered and sorted. An unknown filter value or sort field is 422; a `centre_id` "
     "outside the caller's scope is 404.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_holders(
     session: SessionDep,
@@ -100,11 +100,12 @@ async def list_holders(
     response_model=HolderOut,
     status_code=status.HTTP_201_CREATED,
     summary="Register a project holder",
-    description="Advisers, managers and admins. The CIN is stored upper-case and must be "
+    description="The CIN is stored upper-case and must be "
     "unique (409); the phone is normalised to `+212...`; the age at `enrolled_on` must lie "
     "within the configured youth range (422 naming it). `centre_id` defaults to the "
     "caller's centre.",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def create_holder(
     body: HolderCreate,
@@ -114,7 +115,7 @@ async def create_holder(
     response: Response,
 ) -> HolderOut:
     holder = await service.create_holder(
-        session, actor, body.model_dump(), today=settings.today(), youth=youth_of(settings)
+        session, actor, body, today=settings.today(), youth=youth_of(settings)
     )
     response.headers["Location"] = f"/api/v1/holders/{holder.id}"
     set_etag(response, holder.version)
@@ -125,7 +126,10 @@ async def create_holder(
     "/{holder_id}",
     response_model=HolderOut,
     summary="Get a project holder",
+    description="One holder with its `ETag` (send it back as `If-Match` to change the holder). 404 "
+    "when missing or outside the caller's centre.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_holder(
     holder_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -139,10 +143,11 @@ async def get_holder(
     "/{holder_id}",
     response_model=HolderOut,
     summary="Change a project holder",
-    description="Partial update by advisers, managers and admins in scope. Send the `ETag` "
+    description="Partial update, in the caller's scope. Send the `ETag` "
     "you read as `If-Match`; 412 when it is stale. Status changes appear in the timeline. "
     "Personal fields of an anonymised holder cannot be set (409).",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(WRITERS),
 )
 async def update_holder(
     holder_id: PathId,
@@ -153,12 +158,11 @@ async def update_holder(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> HolderOut:
-    values = patch_values(body, nullable=NULLABLE_ON_PATCH)
     holder = await service.update_holder(
         session,
         actor,
         holder_id,
-        values,
+        body,
         if_match,
         today=settings.today(),
         youth=youth_of(settings),
@@ -170,12 +174,13 @@ async def update_holder(
 @router.post(
     "/{holder_id}/anonymise",
     response_model=HolderOut,
-    summary="Erase a holder's personal data (admin)",
+    summary="Erase a holder's personal data",
     description="Law 09-08: names are replaced by placeholders; CIN, phone, email, address "
     "and project summary are erased; the birth date keeps only its year (stored as 1 July). "
     "Loans, coaching and statistics stay intact; the holder's audit trail keeps no erased "
     "value. 409 when already anonymised.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def anonymise_holder(
     holder_id: PathId, session: SessionDep, actor: CurrentUser, response: Response

@@ -8,18 +8,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, ConfigDict, EmailStr, Field, StringConstraints
 
 from app.core.enums import Area, Gender, Region, Sector
-from app.core.params import DB_INT_MAX
 from app.core.schemas import RequestModel, ResponseModel
 from app.core.text import NoNul
-
-"""The largest value an INTEGER id column holds (PostgreSQL's int4)."""
-
-
-def fits_id_column(value: int) -> bool:
-    """Whether `value` can be a record's id at all. Any other value names no record, and is
-    answered as a missing one without reaching the database (whose drivers fail on integers
-    beyond the column's range, each in its own way)."""
-    return 1 <= value <= DB_INT_MAX
 
 
 class EducationLevel(StrEnum):

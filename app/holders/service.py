@@ -12,19 +12,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.centres.models import Centre
 from app.core import audit
 from app.core.audit import AuditEvent
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.db import utcnow
 from app.core.errors import Conflict, DomainError, RuleViolation
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.params import fits_id_column
+from app.core.patching import apply_changes, patch_values
 from app.core.records import get_in_scope, listed_in_scope, where_equal, where_words
+from app.core.roles import ADMINS, WRITERS
 from app.core.scope import Actor, Role, visible_to
 from app.core.text import fold
 from app.holders.models import Holder
-from app.holders.schemas import PERSONAL_FIELDS, fits_id_column
+from app.holders.schemas import NULLABLE_ON_PATCH, PERSONAL_FIELDS, HolderCreate, HolderUpdate
 from app.users.models import User
 
-WRITERS = (Role.admin, Role.manager, Role.adviser)
 ADVISER_ROLES = (Role.adviser.value, Role.manager.value)
 ERASED = "[erased]"
 ANONYMISED_FIRST_NAME = "Anonymised"
@@ -63,7 +64,7 @@ def holder_search_text(first_name: str, last_name: str, national_id: str | None)
     return fold(f"{first_name} {last_name} {national_id or ''}".strip())[:SEARCH_TEXT_LENGTH]
 
 
-def check_age(birth_date: date, enrolled_on: date, today: date, youth: YouthRange) -> None:
+def ensure_youth_age(birth_date: date, enrolled_on: date, today: date, youth: YouthRange) -> None:
     """Birth dates in the future are refused; the age at `enrolled_on` must lie within the
     youth range, bounds included."""
     if birth_date > today:
@@ -96,7 +97,7 @@ async def resolve_centre(session: AsyncSession, actor: Actor, requested: int | N
     return requested
 
 
-async def check_adviser(session: AsyncSession, adviser_id: int, centre_id: int) -> None:
+async def ensure_adviser_of_centre(session: AsyncSession, adviser_id: int, centre_id: int) -> None:
     """`adviser_id` must name an active adviser or manager of the holder's centre."""
     stmt = select(User.id).where(
         User.id == adviser_id,
@@ -232,8 +233,8 @@ async def check_new_holders(
     youth: YouthRange,
 ) -> list[dict[str, Any] | DomainError]:
     """The rules of a new holder, applied to each of `rows` in this order: the centre
-    (`resolve_centre`), the adviser (`check_adviser`), `enrolled_on` defaulting to today,
-    the age at enrolment (`check_age`) and a national id that no holder has (nor an earlier
+    (`resolve_centre`), the adviser (`ensure_adviser_of_centre`), `enrolled_on` defaulting to today,
+    the age at enrolment (`ensure_youth_age`) and a national id that no holder has (nor an earlier
     row). Each row gives its values ready to store, or the error it breaks. Lookups are
     shared by the rows: one per distinct centre and adviser, one for all national ids."""
     centres: dict[int | None, int | DomainError] = {}
@@ -257,14 +258,14 @@ async def check_new_holders(
                 key = (values["adviser_id"], centre)
                 if key not in advisers:
                     try:
-                        await check_adviser(session, *key)
+                        await ensure_adviser_of_centre(session, *key)
                         advisers[key] = None
                     except DomainError as exc:
                         advisers[key] = exc
                 if (error := advisers[key]) is not None:
                     raise error
             values["enrolled_on"] = values.get("enrolled_on") or today
-            check_age(values["birth_date"], values["enrolled_on"], today, youth)
+            ensure_youth_age(values["birth_date"], values["enrolled_on"], today, youth)
             if values["national_id"] in taken:
                 raise duplicate_national_id()
             taken.add(values["national_id"])
@@ -281,12 +282,13 @@ async def check_new_holders(
 async def create_holder(
     session: AsyncSession,
     actor: Actor,
-    values: dict[str, Any],
+    body: HolderCreate,
     *,
     today: date,
     youth: YouthRange,
 ) -> Holder:
     """Register a holder (advisers, managers and admins, in their scope)."""
+    values = body.model_dump()
     actor.require(*WRITERS)
     [checked] = await check_new_holders(session, actor, [values], today=today, youth=youth)
     if isinstance(checked, DomainError):
@@ -301,14 +303,15 @@ async def create_holder(
 async def create_holders(
     session: AsyncSession,
     actor: Actor,
-    rows: Sequence[dict[str, Any]],
+    bodies: Sequence[HolderCreate],
     *,
     today: date,
     youth: YouthRange,
 ) -> list[int | DomainError]:
-    """Register many holders at once (imports): `create_holder`'s rules for each row, then
-    one multi-row INSERT of the valid ones. Each row gives its new id or its error."""
+    """Register many holders at once (imports): `create_holder`'s rules for each body, then
+    one multi-row INSERT of the valid ones. Each body gives its new id or its error."""
     actor.require(*WRITERS)
+    rows = [body.model_dump() for body in bodies]
     outcomes = await check_new_holders(session, actor, rows, today=today, youth=youth)
     valid = [values for values in outcomes if not isinstance(values, DomainError)]
     ids: list[int] = []
@@ -371,7 +374,7 @@ async def update_holder(
     session: AsyncSession,
     actor: Actor,
     holder_id: int,
-    values: dict[str, Any],
+    patch: HolderUpdate,
     if_match: str | None,
     *,
     today: date,
@@ -380,9 +383,10 @@ async def update_holder(
     """Change a holder. A status change is recorded as its own `status_change` audit event
     (`{"status": {"from", "to"}}`), which the holder's timeline shows. Once a holder is
     anonymised, its personal fields can no longer be set (409)."""
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     holder = await get_holder(session, actor, holder_id)
     actor.require(*WRITERS)
-    check_if_match(if_match, holder.version)
+    ensure_if_match(if_match, holder.version)
     if holder.anonymised_at is not None:
         personal = [name for name in PERSONAL_FIELDS if name in values]
         if personal:
@@ -391,9 +395,9 @@ async def update_holder(
                 errors=[(name, "erased by anonymisation") for name in personal],
             )
     if values.get("adviser_id") is not None:
-        await check_adviser(session, values["adviser_id"], holder.centre_id)
+        await ensure_adviser_of_centre(session, values["adviser_id"], holder.centre_id)
     if "birth_date" in values or "enrolled_on" in values:
-        check_age(
+        ensure_youth_age(
             values.get("birth_date", holder.birth_date),
             values.get("enrolled_on", holder.enrolled_on),
             today,
@@ -450,7 +454,7 @@ async def anonymise_holder(session: AsyncSession, actor: Actor, holder_id: int) 
     values too.
     """
     holder = await get_holder(session, actor, holder_id)
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     if holder.anonymised_at is not None:
         raise Conflict("This holder is already anonymised.")
     holder.first_name = ANONYMISED_FIRST_NAME

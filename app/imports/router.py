@@ -8,14 +8,15 @@ from fastapi.responses import JSONResponse
 from pydantic import Field, StringConstraints
 
 from app.core.db import SessionDep
+from app.core.deps import CurrentUser, SettingsDep
 from app.core.errors import PROBLEM_JSON
-from app.core.openapi import errors
+from app.core.openapi import errors, roles_doc
+from app.core.roles import READERS
 from app.core.schemas import ResponseModel
 from app.core.text import NoNul
 from app.holders.router import youth_of
 from app.imports import reading, service, templates
-from app.imports.kinds import ImportKind
-from app.users.deps import CurrentUser, SettingsDep
+from app.imports.kinds import EVERYONE_IN_A_CENTRE, ImportKind
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
 
@@ -75,6 +76,7 @@ async def handle_import_rejected(_request: Request, exc: Exception) -> JSONRespo
         200: {"model": ImportReportOut, "description": "Dry run: nothing was written."},
         **errors(400, 401, 403, 404, 413, 422),
     },
+    openapi_extra=roles_doc(EVERYONE_IN_A_CENTRE),
 )
 async def import_file(
     kind: ImportKind,
@@ -129,6 +131,7 @@ async def import_file(
         },
         **errors(401, 404, 422),
     },
+    openapi_extra=roles_doc(READERS),
 )
 async def template(
     kind: ImportKind,

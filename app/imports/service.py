@@ -24,7 +24,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -303,10 +303,6 @@ class Importer:
         """Work that needs every row first (repayments)."""
 
 
-def validated(model: type[BaseModel], body: dict[str, Any]) -> dict[str, Any]:
-    return model.model_validate(body).model_dump()
-
-
 BATCH_ROWS = 500
 """Holders checked and inserted together (one lookup of national ids, one INSERT)."""
 
@@ -315,7 +311,7 @@ BATCH_ROWS = 500
 class HolderImporter(Importer):
     national_ids: dict[str, int] = field(default_factory=dict)
     """The line of each national id met so far (a duplicate within the file names it)."""
-    batch: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    batch: list[tuple[int, HolderCreate]] = field(default_factory=list)
 
     async def add(self, line: int, values: dict[str, Any]) -> None:
         centre_code = values.pop("centre_code", None) or self.settings.default_centre_code
@@ -324,11 +320,11 @@ class HolderImporter(Importer):
             values["centre_id"] = await self.keys.centre(centre_code)
         if adviser_email is not None:
             values["adviser_id"] = await self.keys.user(adviser_email)
-        body = validated(HolderCreate, values)
-        earlier = self.national_ids.get(body["national_id"])
+        body = HolderCreate.model_validate(values)
+        earlier = self.national_ids.get(body.national_id)
         if earlier is not None:
             raise RowProblem("national_id", f"already on line {earlier} of this file")
-        self.national_ids[body["national_id"]] = line
+        self.national_ids[body.national_id] = line
         self.batch.append((line, body))
         if len(self.batch) >= BATCH_ROWS:
             await self.write_batch()
@@ -365,7 +361,7 @@ class EnterpriseImporter(Importer):
         values["owner_ids"] = [
             (await self.keys.holder(cin, "owner_national_ids")).id for cin in owners
         ]
-        body = validated(EnterpriseCreate, values)
+        body = EnterpriseCreate.model_validate(values)
         await enterprises.create_enterprise(
             self.session, self.actor, body, today=self.settings.today
         )

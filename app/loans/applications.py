@@ -1,4 +1,4 @@
-"""Loan applications: the schedule calculator and applying for a loan (API.md "Loans")."""
+"""Loan applications: the schedule calculator and applying for a loan (`POST /api/v1/loans`)."""
 
 from dataclasses import dataclass
 from datetime import date

@@ -1,4 +1,4 @@
-"""Loan list filters, evaluated in SQL from each loan's columns (API.md "Loans": `GET /loans`)."""
+"""Loan list filters, evaluated in SQL from each loan's columns (`GET /api/v1/loans`)."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta

@@ -1,6 +1,6 @@
 """Payment allocation and as-of loan figures (pure: standard library only).
 
-Implements DESIGN.md, "Money and portfolio arithmetic": the split of
+Implements docs/ARITHMETIC.md, "Payments": the split of
 repayments into principal and interest is the deterministic replay of all
 non-reversed repayments in (paid_on, id) order, and every as-of figure is
 derived from installments plus dated allocations.
@@ -26,6 +26,7 @@ __all__ = [
     "installment_states_as_of",
     "installment_status",
     "position_as_of",
+    "position_of_open_installments",
     "replay",
     "rewind",
 ]
@@ -380,6 +381,48 @@ def position_as_of(
         )
 
     unpaid = [state for state in states if not state.is_fully_paid]
+    overdue = [state for state in unpaid if state.due_on < as_of]
+    upcoming = [state for state in unpaid if state.due_on >= as_of]
+    oldest_overdue_on = min((state.due_on for state in overdue), default=None)
+    next_due = min(upcoming, key=lambda state: (state.due_on, state.seq), default=None)
+    return Position(
+        outstanding_principal=principal - principal_repaid,
+        arrears_amount=sum((state.remaining for state in overdue), ZERO),
+        days_past_due=0 if oldest_overdue_on is None else (as_of - oldest_overdue_on).days,
+        next_due_on=None if next_due is None else next_due.due_on,
+        next_due_amount=None if next_due is None else next_due.remaining,
+        principal_repaid=principal_repaid,
+        interest_repaid=interest_repaid,
+    )
+
+
+def position_of_open_installments(
+    open_states: Sequence[InstallmentState] | None,
+    as_of: date,
+    *,
+    principal: Decimal,
+    principal_repaid: Decimal,
+    interest_repaid: Decimal,
+) -> Position:
+    """``position_as_of`` from what is kept: the states at D of the installments not fully
+    paid at D (None when the loan is not outstanding at D: not yet disbursed, or repaid or
+    written off on or before D) and the sums repaid by D.
+
+    Fully paid installments owe nothing and are never overdue or next due, so these give
+    every figure: outstanding principal = principal - principal repaid; arrears, days past
+    due and the next due as in ``position_as_of``.
+    """
+    if open_states is None:
+        return Position(
+            outstanding_principal=ZERO,
+            arrears_amount=ZERO,
+            days_past_due=0,
+            next_due_on=None,
+            next_due_amount=None,
+            principal_repaid=principal_repaid,
+            interest_repaid=interest_repaid,
+        )
+    unpaid = [state for state in open_states if not state.is_fully_paid]
     overdue = [state for state in unpaid if state.due_on < as_of]
     upcoming = [state for state in unpaid if state.due_on >= as_of]
     oldest_overdue_on = min((state.due_on for state in overdue), default=None)

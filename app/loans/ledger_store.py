@@ -1,6 +1,6 @@
 """Writing a loan's ledger: its allocations, its installments' paid amounts, its repayments'
 portions and its summary columns, all derived from its non-reversed repayments by the pure
-`ledger` module (DESIGN.md "Money and portfolio arithmetic", "Cost rules").
+`ledger` module (docs/ARITHMETIC.md "Payments"; docs/ARCHITECTURE.md "Reliability and cost rules").
 
 A write costs what it changes. The stored state (installments' `principal_paid`,
 `interest_paid`, `paid_off_on`, and the allocations, each dated by its payment) is the replay
@@ -147,7 +147,7 @@ async def allocate_from(
             .where(Allocation.loan_id == loan.id, boundary.allocations_from())
             .execution_options(synchronize_session=False)
         )
-    installment_ids = {row.seq: row.id for row in installments}
+    by_seq = {row.seq: row for row in installments}
     if result.allocations:
         await session.execute(
             insert(Allocation),
@@ -155,8 +155,9 @@ async def allocate_from(
                 {
                     "loan_id": loan.id,
                     "transaction_id": allocation.payment_id,
-                    "installment_id": installment_ids[allocation.seq],
+                    "installment_id": by_seq[allocation.seq].id,
                     "paid_on": allocation.paid_on,
+                    "due_on": by_seq[allocation.seq].due_on,
                     "principal": allocation.principal,
                     "interest": allocation.interest,
                 }

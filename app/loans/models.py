@@ -14,12 +14,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamped, UTCDateTime, Versioned, utcnow
+from app.core.money import MONEY
 
-MONEY = Numeric(14, 2)
 RATE = Numeric(5, 2)
 
 
@@ -123,6 +124,15 @@ class Installment(Base):
     __table_args__ = (
         UniqueConstraint("loan_id", "seq"),
         Index("ix_installments_due_on", "due_on"),
+        # The installments not fully paid today: arrears as of today, the next due, and the
+        # open part of any past date's position come from this small part of the table.
+        Index(
+            "ix_installments_unpaid",
+            "loan_id",
+            "due_on",
+            postgresql_where=text("paid_off_on IS NULL"),
+            sqlite_where=text("paid_off_on IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -161,7 +171,9 @@ class LoanTransaction(Base):
 
 class Allocation(Base):
     """The part of one repayment that went to one installment, dated by the payment,
-    so that any figure as of a past date can be computed in SQL."""
+    so that any figure as of a past date can be computed in SQL. `due_on` repeats the
+    installment's due date (which never changes), so that a past date's arrears read the
+    allocations made since then without joining their installments."""
 
     __tablename__ = "allocations"
     __table_args__ = (
@@ -176,6 +188,7 @@ class Allocation(Base):
     transaction_id: Mapped[int] = mapped_column(ForeignKey("loan_transactions.id"))
     installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id"))
     paid_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
     principal: Mapped[Decimal] = mapped_column(MONEY)
     interest: Mapped[Decimal] = mapped_column(MONEY)
 

@@ -1,7 +1,7 @@
 """Every outstanding loan's position as of a date, as one set-based SQL query.
 
-The SQL counterpart of ``ledger.position_as_of`` for many loans at once (DESIGN.md,
-"Money and portfolio arithmetic"). Reports, list filters and worklists use the query as a
+The SQL counterpart of ``ledger.position_as_of`` for many loans at once (docs/ARITHMETIC.md,
+"Portfolio figures as of a date D"). Reports, list filters and worklists use the query as a
 subquery and aggregate over it in the database; nothing here loops over loans in Python.
 
 Days past due are not a column: ``days_past_due = (as_of - oldest_overdue_due_on).days``,
@@ -13,11 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, func, null, or_, select, type_coerce, union_all
+from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
-from app.loans.models import MONEY, Allocation, Installment, Loan
+from app.core.money import MONEY
+from app.loans.models import Allocation, Installment, Loan
 
 __all__ = [
     "PositionSelect",
@@ -47,90 +48,76 @@ def loan_is_outstanding(as_of: date) -> ColumnElement[bool]:
 def loan_positions_as_of(
     as_of: date, loan_filter: ColumnElement[bool] | None = None
 ) -> PositionSelect:
-    """One row per loan outstanding at ``as_of``, computed from the dated history.
+    """One row per loan outstanding at ``as_of``: today's stored state minus what was paid
+    after ``as_of``.
 
     Columns: ``loan_id, centre_id, holder_id, lender_id, product_id,
     outstanding_principal, arrears_amount, oldest_overdue_due_on``. ``loan_filter`` (a
     condition on ``Loan`` columns, e.g. ``Loan.centre_id == 3``) restricts the loans
     inside the query too, so that one centre's positions read only its loans' rows.
 
-    Reads ``loans`` (terms and event dates only, never the current-state summary columns),
-    ``installments`` (``due_on``, ``principal_due``, ``interest_due``, ``paid_off_on``) and
-    ``allocations`` (each repayment's split per installment, dated by the payment).
+    Why it is exact: the stored state (each installment's ``principal_paid``,
+    ``interest_paid``, ``paid_off_on``, the loan's ``paid_principal``) is the replay of the
+    live repayments in date order, and the allocations hold that replay dated by payment
+    (a backdated payment or a reversal has already been replayed into place). The state at
+    the end of ``as_of`` is therefore the stored state minus the allocations dated after
+    ``as_of``, and:
 
-    Why this is the state as of ``as_of``: the allocations table holds the deterministic
-    replay of every non-reversed repayment (a reversed one has none), each allocation
-    carrying its payment's ``paid_on``; keeping those with ``paid_on <= as_of`` gives what
-    had been paid on each installment at the end of that day, whatever was entered later,
-    and a backdated payment has already been replayed into its place. Then, as in
-    ``ledger.position_as_of``:
+    - ``outstanding_principal`` = principal - ``paid_principal`` + the principal of the
+      allocations dated after ``as_of``;
+    - the installments not fully paid at ``as_of`` are those unpaid today
+      (``paid_off_on IS NULL``) and those completed later, which all have an allocation
+      dated after ``as_of`` (the one that completed them); every allocation dated after
+      ``as_of`` is to one of them. So the arrears (unpaid remainder of those due before
+      ``as_of``) = what is unpaid today on installments due before ``as_of`` + the
+      allocations dated after ``as_of`` to installments due before ``as_of``;
+    - ``oldest_overdue_due_on`` = the earliest due date, before ``as_of``, among the
+      installments unpaid today and those of the allocations dated after ``as_of`` (each
+      of them owed something at ``as_of``; an installment with nothing due is never
+      unpaid).
 
-    - ``outstanding_principal`` = principal - principal allocated with paid_on <= as_of;
-    - an installment is overdue when ``due_on < as_of`` and its principal + interest due
-      exceeds what was allocated to it by ``as_of``;
-    - ``arrears_amount`` = the unpaid remainder of the overdue installments (0 when none);
-    - ``oldest_overdue_due_on`` = the earliest overdue due date (NULL when none).
-
-    How it reads little: only installments of outstanding loans that were not fully paid
-    at ``as_of`` matter, and those are the installments with ``paid_off_on`` NULL or after
-    ``as_of``. ``paid_off_on`` is the date of the payment that completed the installment in
-    the replay, which applies payments in date order; so an installment with
-    ``paid_off_on <= as_of`` was fully paid by then (principal and interest: a payment
-    never over-pays a part) and one not fully paid by then has none or a later one (an
-    installment with nothing due carries its own due date there and is never overdue).
-    Fully paid installments owe nothing, and a schedule's principals sum to the loan's
-    principal exactly, so:
-
-    - outstanding principal = sum over the open installments of principal_due, minus the
-      principal allocated to them by ``as_of``;
-    - arrears = sum over the open installments due before ``as_of`` of principal + interest
-      due, minus what was allocated to them by ``as_of``;
-    - the oldest overdue due date = the earliest due date among the open installments due
-      before ``as_of`` with something due.
-
-    Each open installment gives one row of amounts owed and each of its allocations paid
-    by ``as_of`` one row of amounts paid (negative); one GROUP BY per loan sums them, with
-    no per-installment grouping. The work is proportional to the open installments of the
-    outstanding loans (mostly those not yet due), not to the whole history; for one
-    centre, loans come through ``ix_loans_centre_status``, installments through
-    ``uq_installments_loan_id`` and allocations through ``ix_allocations_installment_id``.
+    What it reads: ``loans`` (terms, event dates and ``paid_principal``), the installments
+    unpaid today that fell due before ``as_of`` (``ix_installments_unpaid``, a partial index),
+    and the allocations dated after ``as_of``, which carry their installment's due date
+    (``ix_allocations_paid_on``, or ``ix_allocations_loan_paid_on`` from one centre's loans).
+    Its cost follows the activity since ``as_of`` and today's arrears, not the history.
     """
     outstanding = loan_is_outstanding(as_of)
     if loan_filter is not None:
         outstanding = and_(outstanding, loan_filter)
-    is_open = or_(Installment.paid_off_on.is_(None), Installment.paid_off_on > as_of)
-    total_due = Installment.principal_due + Installment.interest_due
-    is_past_due = Installment.due_on < as_of
-    owed = (
+    paid_for_past_due = Allocation.due_on < as_of
+    paid_later = (
         select(
-            Installment.loan_id.label("loan_id"),
-            Installment.principal_due.label("principal"),
-            case((is_past_due, total_due), else_=0).label("past_due"),
-            case((and_(is_past_due, total_due > 0), Installment.due_on), else_=None).label(
-                "overdue_due_on"
-            ),
-        )
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(outstanding, is_open)
-    )
-    paid = (
-        select(
-            Installment.loan_id.label("loan_id"),
-            (-Allocation.principal).label("principal"),
-            case((is_past_due, -(Allocation.principal + Allocation.interest)), else_=0).label(
+            Allocation.loan_id.label("loan_id"),
+            Allocation.principal.label("principal"),
+            case((paid_for_past_due, Allocation.principal + Allocation.interest), else_=0).label(
                 "past_due"
             ),
-            null().label("overdue_due_on"),
+            case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
         )
-        .join(Installment, Installment.id == Allocation.installment_id)
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(outstanding, is_open, Allocation.paid_on <= as_of)
+        .join(Loan, Loan.id == Allocation.loan_id)
+        .where(outstanding, Allocation.paid_on > as_of)
     )
-    movements = union_all(owed, paid).subquery("movements")
+    unpaid_today = (
+        select(
+            Installment.loan_id.label("loan_id"),
+            literal(0).label("principal"),
+            (
+                Installment.principal_due
+                + Installment.interest_due
+                - Installment.principal_paid
+                - Installment.interest_paid
+            ).label("past_due"),
+            Installment.due_on.label("overdue_due_on"),
+        )
+        .join(Loan, Loan.id == Installment.loan_id)
+        .where(outstanding, Installment.paid_off_on.is_(None), Installment.due_on < as_of)
+    )
+    movements = union_all(paid_later, unpaid_today).subquery("movements")
     per_loan = (
         select(
             movements.c.loan_id,
-            func.sum(movements.c.principal).label("outstanding_principal"),
+            func.sum(movements.c.principal).label("principal_paid_later"),
             func.sum(movements.c.past_due).label("arrears_amount"),
             func.min(movements.c.overdue_due_on).label("oldest_overdue_due_on"),
         )
@@ -145,9 +132,11 @@ def loan_positions_as_of(
             Loan.holder_id.label("holder_id"),
             Loan.lender_id.label("lender_id"),
             Loan.product_id.label("product_id"),
-            _money(func.coalesce(per_loan.c.outstanding_principal, 0)).label(
-                "outstanding_principal"
-            ),
+            _money(
+                Loan.principal
+                - Loan.paid_principal
+                + func.coalesce(per_loan.c.principal_paid_later, 0)
+            ).label("outstanding_principal"),
             _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
             _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
         )

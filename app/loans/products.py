@@ -1,5 +1,5 @@
-"""Lenders (partner microcredit associations) and their loan products (API.md "Lenders and
-loan products"). Every role reads them; only admins create or change them, and every change
+"""Lenders (partner microcredit associations) and their loan products (the `lenders`
+operations of the OpenAPI document). Every role reads them; only admins create or change them, and every change
 records an audit event."""
 
 from decimal import Decimal
@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
 from app.core.patching import apply_changes
-from app.core.scope import Actor, Role
+from app.core.roles import ADMINS
+from app.core.scope import Actor
 from app.loans.models import Lender, LoanProduct
 
 R = TypeVar("R", Lender, LoanProduct)
@@ -104,7 +105,7 @@ async def _ensure_lender_code_free(
 
 async def create_lender(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Lender:
     """Admin only; `code` is unique (409)."""
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     await _ensure_lender_code_free(session, values["code"])
     return await _insert(session, actor, Lender(**values, version=1), "lender", values)
 
@@ -118,8 +119,8 @@ async def update_lender(
 ) -> Lender:
     """Admin only; honours If-Match (412); `code` stays unique (409)."""
     lender = await get_lender(session, lender_id)
-    actor.require(Role.admin)
-    check_if_match(if_match, lender.version)
+    actor.require(*ADMINS)
+    ensure_if_match(if_match, lender.version)
     if "code" in values:
         await _ensure_lender_code_free(session, values["code"], exclude_id=lender.id)
     return await _update(session, actor, lender, "lender", values)
@@ -188,7 +189,7 @@ async def create_product(
     session: AsyncSession, actor: Actor, values: dict[str, Any], legal_ceiling: Decimal
 ) -> LoanProduct:
     """Admin only; the lender must exist (422 lender_id); bounds as `ensure_product_bounds`."""
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     values = _in_cents(values)
     ensure_product_bounds(values, legal_ceiling)
     await _ensure_lender_exists(session, values["lender_id"])
@@ -206,8 +207,8 @@ async def update_product(
     """Admin only; honours If-Match (412); the bounds are checked on the product as it would
     become. Loans already applied for keep the terms they copied."""
     product = await get_product(session, product_id)
-    actor.require(Role.admin)
-    check_if_match(if_match, product.version)
+    actor.require(*ADMINS)
+    ensure_if_match(if_match, product.version)
     values = _in_cents(values)
     ensure_product_bounds(
         {name: values.get(name, getattr(product, name)) for name in BOUND_FIELDS}, legal_ceiling

@@ -1,4 +1,4 @@
-"""Lenders and loan products over HTTP (API.md "Lenders and loan products"): every role
+"""Lenders and loan products over HTTP (the `lenders` operations): every role
 reads them, admins create and change them."""
 
 from typing import Annotated, Any
@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import CREATE, LIST, READ, UPDATE, errors
+from app.core.deps import CurrentUser, SettingsDep
+from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
+from app.core.roles import ADMINS, READERS
 from app.loans import products
 from app.loans.models import Lender, LoanProduct
 from app.loans.schedule import Frequency
@@ -22,7 +24,6 @@ from app.loans.schemas import (
     ProductOut,
     ProductUpdate,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 lenders_router = APIRouter(prefix="/api/v1/lenders", tags=["lenders"])
 products_router = APIRouter(prefix="/api/v1/loan-products", tags=["lenders"])
@@ -45,8 +46,9 @@ product_sort = sorting(
     "",
     response_model=Page[LenderOut],
     summary="List lenders",
-    description="Partner microcredit associations; every role reads them.",
+    description="Partner microcredit associations, ordered and filtered as the parameters say.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_lenders(
     session: SessionDep,
@@ -62,9 +64,10 @@ async def list_lenders(
     "",
     response_model=LenderOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Create a lender (admin)",
+    summary="Create a lender",
     description="`code` is unique (409 when taken).",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def create_lender(
     body: LenderCreate, session: SessionDep, actor: CurrentUser, response: Response
@@ -76,7 +79,12 @@ async def create_lender(
 
 
 @lenders_router.get(
-    "/{lender_id}", response_model=LenderOut, summary="Get a lender", responses=errors(*READ)
+    "/{lender_id}",
+    response_model=LenderOut,
+    summary="Get a lender",
+    description="One partner microcredit association with its `ETag`. 404 when missing.",
+    responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_lender(
     lender_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -89,9 +97,10 @@ async def get_lender(
 @lenders_router.patch(
     "/{lender_id}",
     response_model=LenderOut,
-    summary="Change a lender (admin)",
+    summary="Change a lender",
     description="Partial update. Send the `ETag` you read as `If-Match`; 412 when it is stale.",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def update_lender(
     lender_id: PathId,
@@ -113,8 +122,9 @@ async def update_lender(
     "",
     response_model=Page[ProductOut],
     summary="List loan products",
-    description="Every role reads them. Filters: `lender_id`, `is_active`, `repayment_frequency`.",
+    description="Filters: `lender_id`, `is_active`, `repayment_frequency`.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_products(
     session: SessionDep,
@@ -140,11 +150,12 @@ async def list_products(
     "",
     response_model=ProductOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Create a loan product (admin)",
+    summary="Create a loan product",
     description="0 < min_principal <= max_principal <= the legal ceiling (MAX_LOAN_PRINCIPAL, "
     "150000.00 MAD by default); 1 <= min_term <= max_term; 0 <= max_grace_periods < "
     "max_term; annual_rate 0 to 100. 422 naming the field otherwise.",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def create_product(
     body: ProductCreate,
@@ -165,7 +176,10 @@ async def create_product(
     "/{product_id}",
     response_model=ProductOut,
     summary="Get a loan product",
+    description="One loan product (bounds, rate, frequency, interest method) with its `ETag`. 404 "
+    "when missing.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_product(
     product_id: PathId, session: SessionDep, actor: CurrentUser, response: Response
@@ -178,10 +192,11 @@ async def get_product(
 @products_router.patch(
     "/{product_id}",
     response_model=ProductOut,
-    summary="Change a loan product (admin)",
+    summary="Change a loan product",
     description="Partial update; the bounds are checked on the product as it would become. "
     "Loans already applied for keep their terms. `If-Match` honoured (412 when stale).",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(ADMINS),
 )
 async def update_product(
     product_id: PathId,

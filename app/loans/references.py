@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.errors import Conflict
 from app.core.patching import apply_changes
 from app.core.scope import Actor, Role
@@ -79,7 +79,7 @@ async def update_loan(
     managers and advisers in scope; the caller has already read `loan` in its scope).
     412 on a stale If-Match, 409 when the lender already uses the reference."""
     actor.require(*EDIT_ROLES)
-    check_if_match(if_match, loan.version)
+    ensure_if_match(if_match, loan.version)
     if "reference" in values:
         await ensure_reference_free(session, loan.lender_id, values["reference"], loan.id)
     changes = apply_changes(loan, values)

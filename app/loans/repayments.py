@@ -1,5 +1,5 @@
-"""Repayments and reversals (API.md "Loans"; DESIGN.md "Money and portfolio arithmetic" and
-"Reliability rules"), with the repayment's `Idempotency-Key`."""
+"""Repayments and reversals (docs/ARITHMETIC.md "Payments"; docs/ARCHITECTURE.md
+"Reliability and cost rules"), with the repayment's `Idempotency-Key`."""
 
 import hashlib
 import json

@@ -1,4 +1,4 @@
-"""Loans over HTTP (API.md "Loans"); `router` also carries the lenders and loan products
+"""Loans over HTTP (the `loans` operations of the OpenAPI document); `router` also carries the lenders and loan products
 endpoints of `app.loans.products_router`."""
 
 from datetime import date
@@ -9,10 +9,12 @@ from fastapi.responses import JSONResponse
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
-from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors
+from app.core.deps import CurrentUser, SettingsDep
+from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
 from app.core.patching import patch_values
+from app.core.roles import READERS
 from app.core.scope import centre_filter
 from app.loans import applications, filters, lifecycle, reads, references, repayments, rules
 from app.loans.ledger import Position
@@ -41,7 +43,6 @@ from app.loans.schemas import (
     ScheduleTotalsOut,
     TransactionOut,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 loans_router = APIRouter(prefix="/api/v1/loans", tags=["loans"])
 
@@ -87,10 +88,11 @@ def preview_out(items: list[ScheduledInstallment]) -> SchedulePreviewOut:
     "/schedule-preview",
     response_model=SchedulePreviewOut,
     summary="Preview a repayment schedule",
-    description="A calculator for any authenticated role; stores nothing. 422 naming the field "
+    description="A calculator; stores nothing. 422 naming the field "
     "when `grace_periods` >= `term`, `principal` is above the legal ceiling or `first_due_on` "
     "is before `disbursed_on`.",
     responses=errors(400, 401, 413, 415, 422),
+    openapi_extra=roles_doc(READERS),
 )
 async def schedule_preview(
     body: SchedulePreviewRequest, actor: CurrentUser, settings: SettingsDep
@@ -126,9 +128,9 @@ def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
 
 
 async def respond_with_loan(
-    session: SessionDep, loan: Loan, as_of: date, response: Response
+    session: SessionDep, loan: Loan, as_of: date, today: date, response: Response
 ) -> LoanOut:
-    positions = await reads.loan_positions(session, [loan], as_of)
+    positions = await reads.loan_positions(session, [loan], as_of, today)
     set_etag(response, loan.version)
     return loan_out(loan, positions[loan.id], as_of)
 
@@ -143,6 +145,7 @@ async def respond_with_loan(
     "`min_days_past_due` (active and the oldest unpaid installment due at least that many "
     "days ago; 0 keeps all), `reference` (the lender's loan number). A `centre_id` outside the caller's scope is 404.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_loans(
     session: SessionDep,
@@ -173,7 +176,7 @@ async def list_loans(
         reference=reference,
     )
     items, total = await filters.list_loans(session, actor, page, order_by, loan_filters, today)
-    positions = await reads.loan_positions(session, items, today)
+    positions = await reads.loan_positions(session, items, today, today)
     return page_of(items, total, page, lambda loan: loan_out(loan, positions[loan.id], today))
 
 
@@ -181,13 +184,14 @@ async def list_loans(
     "",
     response_model=LoanOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Apply for a loan (admins, advisers)",
+    summary="Apply for a loan",
     description="Creates a `submitted` loan. The holder (and enterprise, owned by the holder) "
     "must be in the caller's scope; the product must be active; principal, term and "
     "grace_periods must fit the product's bounds and principal the legal ceiling (422 naming "
     "the field). The rate defaults to the product's; lender, frequency, interest method and "
     "amortization are copied from the product and the centre from the holder.",
     responses=errors(*CREATE),
+    openapi_extra=roles_doc(rules.APPLY_ROLES),
 )
 async def apply_for_loan(
     body: LoanApply,
@@ -202,7 +206,7 @@ async def apply_for_loan(
         session, actor, application, today=today, legal_ceiling=settings.max_loan_principal
     )
     response.headers["Location"] = f"/api/v1/loans/{loan.id}"
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.get(
@@ -212,6 +216,7 @@ async def apply_for_loan(
     description="With outstanding principal, arrears, days past due and next due as of today, "
     "or as of `as_of`.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_loan(
     loan_id: PathId,
@@ -222,7 +227,8 @@ async def get_loan(
     as_of: AsOf = None,
 ) -> LoanOut:
     loan = await rules.get_loan(session, actor, loan_id)
-    return await respond_with_loan(session, loan, as_of or settings.today(), response)
+    today = settings.today()
+    return await respond_with_loan(session, loan, as_of or today, today, response)
 
 
 @loans_router.patch(
@@ -233,6 +239,7 @@ async def get_loan(
     "number (up to 40 characters, unique per lender: 409 when taken; `null` clears it). Send "
     "the `ETag` you read as `If-Match`; 412 when it is stale.",
     responses=errors(*UPDATE),
+    openapi_extra=roles_doc(references.EDIT_ROLES),
 )
 async def update_loan(
     loan_id: PathId,
@@ -246,16 +253,18 @@ async def update_loan(
     loan = await rules.get_loan(session, actor, loan_id)
     values = patch_values(body, nullable=("reference",))
     loan = await references.update_loan(session, actor, loan, values, if_match)
-    return await respond_with_loan(session, loan, settings.today(), response)
+    today = settings.today()
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
     "/{loan_id}/approve",
     response_model=LoanOut,
-    summary="Approve an application (admins, managers)",
+    summary="Approve an application",
     description="`submitted` -> `approved` (409 from any other status). `approved_on` defaults "
     "to today; not before `applied_on`, not in the future.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(rules.APPROVE_ROLES),
 )
 async def approve_loan(
     loan_id: PathId,
@@ -269,15 +278,16 @@ async def approve_loan(
     loan = await lifecycle.approve_loan(
         session, actor, loan_id, approved_on=body.approved_on, today=today
     )
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
     "/{loan_id}/reject",
     response_model=LoanOut,
-    summary="Reject an application (admins, managers)",
+    summary="Reject an application",
     description="`submitted` -> `rejected` (409 from any other status); `reason` is required.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(rules.APPROVE_ROLES),
 )
 async def reject_loan(
     loan_id: PathId,
@@ -289,17 +299,18 @@ async def reject_loan(
 ) -> LoanOut:
     today = settings.today()
     loan = await lifecycle.reject_loan(session, actor, loan_id, reason=body.reason, today=today)
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
     "/{loan_id}/disburse",
     response_model=LoanOut,
-    summary="Disburse an approved loan (admins, managers, advisers)",
+    summary="Disburse an approved loan",
     description="`approved` -> `active` (409 from any other status): generates and stores the "
     "schedule and records the disbursement. `disbursed_on` not before `approved_on` nor in the "
     "future; `first_due_on` (default one period after disbursement) not before it.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(rules.DISBURSE_ROLES),
 )
 async def disburse_loan(
     loan_id: PathId,
@@ -318,17 +329,18 @@ async def disburse_loan(
         first_due_on=body.first_due_on,
         today=today,
     )
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(
     "/{loan_id}/write-off",
     response_model=LoanOut,
-    summary="Write a loan off (admins, managers)",
+    summary="Write a loan off",
     description="`active` -> `written_off` (409 from any other status). `written_off_amount` "
     "is the principal outstanding at `written_off_on`, which may not be in the future, before "
     "disbursement or before the latest repayment.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(rules.WRITE_OFF_ROLES),
 )
 async def write_off_loan(
     loan_id: PathId,
@@ -347,7 +359,7 @@ async def write_off_loan(
         reason=body.reason,
         today=today,
     )
-    return await respond_with_loan(session, loan, today, response)
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.get(
@@ -358,6 +370,7 @@ async def write_off_loan(
     "(`paid`, `partially_paid`, `due`, `overdue`) as of today or `as_of`; empty before "
     "disbursement.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def loan_schedule(
     loan_id: PathId,
@@ -367,7 +380,7 @@ async def loan_schedule(
     as_of: AsOf = None,
 ) -> LoanScheduleOut:
     day = as_of or settings.today()
-    loan, lines = await reads.loan_schedule(session, actor, loan_id, day)
+    loan, lines = await reads.loan_schedule(session, actor, loan_id, day, settings.today())
     principal = sum((line.principal_due for line in lines), rules.ZERO)
     interest = sum((line.interest_due for line in lines), rules.ZERO)
     return LoanScheduleOut(
@@ -403,7 +416,7 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
     "/{loan_id}/repayments",
     response_model=RepaymentOut,
     status_code=status.HTTP_201_CREATED,
-    summary="Record a repayment (admins, advisers)",
+    summary="Record a repayment",
     description="Allocated oldest installment first, interest before principal; a backdated "
     "repayment re-allocates the loan in date order. 422 when the amount is above what the loan "
     "still owes (the detail states that amount) or `paid_on` is before disbursement or in the "
@@ -413,6 +426,7 @@ def repayment_body(transaction: LoanTransaction) -> dict[str, Any]:
     "same key with another body is 409, and so is a duplicate that arrives while the first is "
     "still being processed. A request that failed stored nothing and may be retried.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(rules.REPAY_ROLES),
 )
 async def record_repayment(
     loan_id: PathId,
@@ -458,6 +472,7 @@ async def record_repayment(
     "then id unless `sort` says otherwise. A reversed repayment shows `reversed: true`; its reversal entry names it in "
     "`reverses_id`.",
     responses=errors(*LIST),
+    openapi_extra=roles_doc(READERS),
 )
 async def list_transactions(
     loan_id: PathId,
@@ -474,7 +489,11 @@ async def list_transactions(
     "/{loan_id}/transactions/{transaction_id}",
     response_model=TransactionOut,
     summary="One transaction of a loan",
+    description="A disbursement, repayment, reversal or write-off of the loan, as listed by `GET "
+    "/api/v1/loans/{loan_id}/transactions`. 404 when the loan is missing or outside the "
+    "caller's centre, or the transaction belongs to another loan.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def get_transaction(
     loan_id: PathId, transaction_id: PathId, session: SessionDep, actor: CurrentUser
@@ -486,12 +505,13 @@ async def get_transaction(
 @loans_router.post(
     "/{loan_id}/transactions/{transaction_id}/reverse",
     response_model=TransactionOut,
-    summary="Reverse a repayment (admins, managers)",
+    summary="Reverse a repayment",
     description="Records a `reversal` entry (effective today, the reversed amount) and "
     "re-allocates the loan as if the repayment had never been made; a repaid loan becomes "
     "active again if no longer fully paid. Only a non-reversed repayment of a loan that is not "
     "written off can be reversed (409 otherwise). `reason` is required.",
     responses=errors(*ACTION),
+    openapi_extra=roles_doc(rules.REVERSE_ROLES),
 )
 async def reverse_transaction(
     loan_id: PathId,

@@ -1,6 +1,6 @@
 """Repayment schedule generation (pure: standard library only).
 
-Implements DESIGN.md, "Money and portfolio arithmetic": every amount is a
+Implements docs/ARITHMETIC.md, "Loan schedules": every amount is a
 ``Decimal`` rounded ROUND_HALF_UP to 0.01 at the steps the design names, and
 the periodic rate ``r = annual_rate / 100 / periods_per_year`` is never rounded.
 """
@@ -210,7 +210,7 @@ def _equal_part(total: Decimal, parts: int) -> Decimal:
 
 
 def generate_schedule(terms: ScheduleTerms) -> list[ScheduledInstallment]:
-    """The n installments of a loan, per DESIGN.md.
+    """The n installments of a loan, per docs/ARITHMETIC.md.
 
     With B the balance before installment k (B starts at P), g grace periods
     and m = n - g:

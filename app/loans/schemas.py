@@ -1,5 +1,5 @@
-"""Request and response bodies of lenders, loan products and loans (API.md, "Lenders and
-loan products" and "Loans")."""
+"""Request and response bodies of lenders, loan products and loans (the `lenders`
+and `loans` operations of the OpenAPI document)."""
 
 from datetime import date, datetime
 from typing import Annotated, Any

@@ -1,5 +1,5 @@
-"""Coaching activity over [from, to] (API.md "Reports", DESIGN.md "Money and portfolio
-arithmetic"): sessions, hours, holders reached and the female share, by adviser, kind,
+"""Coaching activity over [from, to] (docs/ARITHMETIC.md, "Coaching
+and impact"): sessions, hours, holders reached and the female share, by adviser, kind,
 centre or month.
 
 Two statements, each giving the grouped rows and the total (`is_total` = 1) through a
@@ -34,11 +34,11 @@ from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.coaching.schemas import Attendance
 from app.core.money import round_money
+from app.core.sql import month_of, year_of
 from app.holders.models import Holder
-from app.reports.common import GroupKey, check_order, share, sorted_rows
+from app.reports.common import GroupKey, ensure_order, share, sorted_rows
 from app.reports.labels import TOTAL_LABEL, humanise
 from app.reports.schemas import CoachingGroup, CoachingReport, CoachingRow
-from app.reports.sql import month_of, year_of
 from app.users.models import User
 
 
@@ -196,7 +196,7 @@ async def coaching_report(
     group_by: CoachingGroup,
     centre_id: int | None,
 ) -> CoachingReport:
-    check_order(start, end)
+    ensure_order(start, end)
     sessions_statement, reach_statement = coaching_statements(start, end, group_by, centre_id)
     sessions = (await session.execute(sessions_statement)).all()
     reach = (await session.execute(reach_statement)).all()

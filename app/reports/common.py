@@ -46,7 +46,7 @@ def share(numerator: Any, denominator: Any) -> Decimal | None:
     return ratio(Decimal(numerator), Decimal(denominator))
 
 
-def check_order(start: date, end: date) -> None:
+def ensure_order(start: date, end: date) -> None:
     """A range's `from` is on or before its `to` (422 naming `from` otherwise)."""
     if start > end:
         raise RuleViolation("from", "`from` must be on or before `to`.")

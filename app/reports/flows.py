@@ -1,5 +1,5 @@
-"""Flows over [from, to] by calendar month, quarter or year (API.md "Reports", DESIGN.md
-"Money and portfolio arithmetic").
+"""Flows over [from, to] by calendar month, quarter or year (docs/ARITHMETIC.md, "Flows
+over [from, to]").
 
 One statement: every dated movement inside [from, to] becomes one row of a UNION ALL
 (a disbursement, a write-off, a full repayment, an allocation of a repayment, an
@@ -19,12 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import RuleViolation
+from app.core.sql import AnySelect, money, money_sum, month_of, year_of, zero_money
 from app.loans.models import Allocation, Installment, Loan
-from app.reports.common import check_order, share
+from app.reports.common import ensure_order, share
 from app.reports.dates import Interval, count_periods, period_start, periods
 from app.reports.labels import TOTAL_LABEL
 from app.reports.schemas import FlowsReport, FlowsRow
-from app.reports.sql import AnySelect, money, money_sum, month_of, year_of, zero_money
 
 MAX_PERIODS = 400
 ZERO = Decimal("0.00")
@@ -49,8 +49,8 @@ class _Sums:
 FIGURES = [item.name for item in fields(_Sums)]
 
 
-def check_range(start: date, end: date, interval: Interval) -> None:
-    check_order(start, end)
+def ensure_range_fits(start: date, end: date, interval: Interval) -> None:
+    ensure_order(start, end)
     count = count_periods(start, end, interval)
     if count > MAX_PERIODS:
         raise RuleViolation(
@@ -182,7 +182,7 @@ def shape(
 async def flows_report(
     session: AsyncSession, *, start: date, end: date, interval: Interval, centre_id: int | None
 ) -> FlowsReport:
-    check_range(start, end, interval)
+    ensure_range_fits(start, end, interval)
     monthly = (await session.execute(flows_statement(start, end, centre_id))).all()
     rows, total = shape(start, end, interval, monthly)
     return FlowsReport(

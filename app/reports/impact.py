@@ -1,4 +1,4 @@
-"""Impact as of a date (API.md "Reports", DESIGN.md "Money and portfolio arithmetic"):
+"""Impact as of a date (docs/ARITHMETIC.md, "Coaching and impact"):
 holders enrolled and coached, loan uptake after coaching, enterprises created, active,
 closed, surviving, and their jobs, by centre, sector, gender or area.
 
@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from app.centres.models import Centre
 from app.coaching.models import CoachingSession, SessionParticipant
 from app.coaching.schemas import Attendance
+from app.core.sql import AddMonths, AnySelect
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.followups.models import FollowUp
 from app.holders.models import Holder
@@ -28,7 +29,6 @@ from app.loans.models import Loan
 from app.reports.common import GroupKey, id_key, share, sorted_rows, text_key
 from app.reports.labels import MIXED, TOTAL_LABEL, UNSPECIFIED, humanise
 from app.reports.schemas import ImpactGroup, ImpactReport, ImpactRow
-from app.reports.sql import AddMonths, AnySelect
 
 HOLDER_FIGURES = ("holders", "coached_holders", "uptake_base", "uptake")
 ENTERPRISE_FIGURES = (

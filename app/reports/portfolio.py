@@ -1,5 +1,5 @@
-"""Portfolio at risk and aging as of a date, grouped (API.md "Reports", DESIGN.md "Money and
-portfolio arithmetic").
+"""Portfolio at risk and aging as of a date, grouped (docs/ARITHMETIC.md,
+"Portfolio figures as of a date D").
 
 One statement: the grouped figures and the total (the total's distinct borrowers are not
 the sum of the groups') as a UNION ALL over one position row per outstanding loan, a CTE
@@ -40,6 +40,7 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.centres.models import Centre
+from app.core.sql import money_sum
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
@@ -48,7 +49,6 @@ from app.reports.common import GroupKey, id_key, id_label, share, sorted_rows, t
 from app.reports.dates import years_before
 from app.reports.labels import TOTAL_LABEL, UNSPECIFIED, humanise
 from app.reports.schemas import Aging, AgingCell, PortfolioGroup, PortfolioReport, PortfolioRow
-from app.reports.sql import money_sum
 from app.users.models import User
 
 PAR_DAYS = (1, 30, 90)

@@ -13,8 +13,11 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from app.core.db import ReportsSessionDep
-from app.core.openapi import errors
-from app.reports import coaching, flows, impact, portfolio, service
+from app.core.deps import CurrentUser, SettingsDep
+from app.core.openapi import errors, roles_doc
+from app.core.roles import READERS
+from app.reports import activity, coaching, flows, impact, portfolio, service, trend
+from app.reports.activity_file import iter_activity_csv, render_activity_xlsx
 from app.reports.dates import Interval
 from app.reports.labels import humanise
 from app.reports.render import (
@@ -31,6 +34,7 @@ from app.reports.render import (
     render_xlsx,
 )
 from app.reports.schemas import (
+    ActivityReport,
     CoachingGroup,
     CoachingReport,
     FlowsReport,
@@ -38,9 +42,9 @@ from app.reports.schemas import (
     ImpactReport,
     PortfolioGroup,
     PortfolioReport,
+    PortfolioTrend,
     ReportFormat,
 )
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -166,6 +170,7 @@ async def _respond_over(
         "`unspecified`. Age bands are ages at `as_of`; under 18 is `unspecified`."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def portfolio_report(
     session: ReportsSessionDep,
@@ -198,6 +203,7 @@ async def portfolio_report(
         "or a range of more than 400 periods, is a 422."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def flows_report(
     session: ReportsSessionDep,
@@ -228,6 +234,7 @@ async def flows_report(
         "centre or month (key: the month's first day)."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def coaching_report(
     session: ReportsSessionDep,
@@ -268,6 +275,7 @@ async def coaching_report(
         "loan disbursed within 6 months of that first session."
     ),
     responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
 )
 async def impact_report(
     session: ReportsSessionDep,
@@ -282,3 +290,102 @@ async def impact_report(
     scope = await service.report_scope(session, actor, centre_id)
     report = await impact.impact_report(session, as_of=day, group_by=group_by, centre_id=scope)
     return await _respond_as_of(session, report, format, IMPACT_FILE, as_of=day, group_by=group_by)
+
+
+Year = Annotated[
+    int,
+    Query(
+        ge=1900,
+        le=2999,
+        description="The calendar year; from the year of the first record in scope to the "
+        "current year (422 otherwise).",
+    ),
+]
+
+
+@router.get(
+    "/activity",
+    response_model=ActivityReport,
+    summary="The year's activity: beneficiaries by category and amounts",
+    description=(
+        "The year from 1 January to 31 December (to today for the current year): holders "
+        "enrolled and supported (coached, present, in the year or with a loan outstanding "
+        "on a day of it) by gender, area and age band at the last day; enterprises created "
+        "by sector and area, and the jobs of those active at the last day; loans disbursed "
+        "by borrower's sector and by lender, collections and the on-time repayment rate "
+        "over the year (as the flows report), PAR30 at the last day (as the portfolio "
+        "report); coaching sessions, hours and holders reached, by kind. Every category "
+        "key is present, zeros included. CSV and Excel: one row per figure and category; "
+        "Excel adds a native chart of each category table. A year after the current one "
+        "or before the first record in scope is a 422."
+    ),
+    responses=FILE_RESPONSES,
+    openapi_extra=roles_doc(READERS),
+)
+async def activity_report(
+    session: ReportsSessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    year: Year,
+    centre_id: CentreId = None,
+    format: Format = ReportFormat.json,
+) -> Any:
+    scope = await service.report_scope(session, actor, centre_id)
+    report = await activity.activity_report(
+        session, year=year, today=settings.today(), centre_id=scope
+    )
+    if format is ReportFormat.json:
+        return report
+    body = report.model_dump(mode="json")
+    name = f"activity-{year}"
+    if format is ReportFormat.csv:
+        return StreamingResponse(
+            iter_activity_csv(body),
+            media_type=f"{CSV_MEDIA_TYPE}; charset=utf-8",
+            headers=content_disposition(f"{name}.csv"),
+        )
+    parameters = [
+        ("Year", str(year)),
+        ("From", report.first_day.isoformat()),
+        ("To", report.last_day.isoformat()),
+        ("Centre", await service.centre_label(session, scope)),
+    ]
+    path = await run_in_threadpool(render_activity_xlsx, body, parameters)
+    return FileResponse(
+        path,
+        media_type=XLSX_MEDIA_TYPE,
+        headers=content_disposition(f"{name}.xlsx"),
+        background=BackgroundTask(os.remove, path),
+    )
+
+
+@router.get(
+    "/portfolio/trend",
+    response_model=PortfolioTrend,
+    summary="Portfolio total at each of the last month ends and today",
+    description=(
+        "The `total` row of `/reports/portfolio` (active loans, outstanding principal, "
+        "PAR30 and PAR90 ratios) as of the last day of each of the `months` calendar months "
+        "before the current one, then as of today, oldest first. `months` from 1 to 36."
+    ),
+    responses=errors(401, 404, 422),
+    openapi_extra=roles_doc(READERS),
+)
+async def portfolio_trend(
+    session: ReportsSessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    months: Annotated[
+        int,
+        Query(
+            ge=trend.MIN_MONTHS,
+            le=trend.MAX_MONTHS,
+            description="How many month ends before today (1 to 36).",
+        ),
+    ] = trend.DEFAULT_MONTHS,
+    centre_id: CentreId = None,
+) -> PortfolioTrend:
+    scope = await service.report_scope(session, actor, centre_id)
+    return await trend.portfolio_trend(
+        session, months=months, today=settings.today(), centre_id=scope
+    )

@@ -1,4 +1,4 @@
-"""Report parameters and rows, as API.md "Reports" fixes them.
+"""Report parameters and rows, as the reports' OpenAPI contract fixes them (docs/ARITHMETIC.md, "Report rows").
 
 Every row has `key` (a group id, an enum value or a period's first day; null in `total`)
 and `label` (a readable name; `Total` in `total`). Money is a two-decimal string, ratios
@@ -17,6 +17,7 @@ from app.core.schemas import ResponseModel
 from app.reports.dates import Interval
 
 __all__ = [
+    "ActivityReport",
     "Aging",
     "AgingCell",
     "CoachingGroup",
@@ -31,7 +32,9 @@ __all__ = [
     "PortfolioGroup",
     "PortfolioReport",
     "PortfolioRow",
+    "PortfolioTrend",
     "ReportFormat",
+    "TrendPoint",
 ]
 
 Hours = Annotated[
@@ -195,3 +198,86 @@ class ImpactReport(ResponseModel):
     centre_id: int | None = Field(description="The centre the report covers; null for all.")
     rows: list[ImpactRow]
     total: ImpactRow
+
+
+class CountAmount(ResponseModel):
+    count: int = Field(description="Loans disbursed in the year.")
+    amount: Money = Field(description="Their principal.")
+
+
+class SessionsHours(ResponseModel):
+    sessions: int
+    hours: Hours = Field(description="Sum of durations / 60, two decimals.")
+
+
+class ActivityHolders(ResponseModel):
+    enrolled: int = Field(description="Holders enrolled in the year.")
+    supported: int = Field(
+        description="Holders with a coaching session they attended in the year, or a loan "
+        "outstanding on at least one day of it."
+    )
+    by_gender: dict[str, int] = Field(description="`supported` by gender.")
+    by_area: dict[str, int] = Field(description="`supported` by area.")
+    by_age_band: dict[str, int] = Field(
+        description="`supported` by age band at the year's last day (`unspecified`: under 18)."
+    )
+
+
+class ActivityEnterprises(ResponseModel):
+    created: int = Field(description="Enterprises created in the year.")
+    by_sector: dict[str, int] = Field(description="`created` by the enterprise's sector.")
+    by_area: dict[str, int] = Field(description="`created` by the enterprise's area.")
+    jobs: int = Field(
+        description="Jobs of the enterprises active at the year's last day, as of their "
+        "latest follow-up on or before it (else their jobs at creation)."
+    )
+
+
+class ActivityLoans(ResponseModel):
+    disbursed_count: int
+    disbursed_amount: Money
+    by_sector: dict[str, CountAmount] = Field(
+        description="The year's disbursements by the borrower's sector."
+    )
+    by_lender: dict[str, CountAmount] = Field(
+        description="The year's disbursements by lender id (every lender, zeros included)."
+    )
+    lender_names: dict[str, str] = Field(description="Each lender id's name.")
+    collected_principal: Money
+    collected_interest: Money
+    on_time_repayment_rate: Ratio | None
+    par30_ratio_at_year_end: Ratio | None
+
+
+class ActivityCoaching(ResponseModel):
+    sessions: int
+    hours: Hours
+    holders_reached: int
+    by_kind: dict[str, SessionsHours]
+
+
+class ActivityReport(ResponseModel):
+    year: int
+    centre_id: int | None = Field(description="The centre the report covers; null for all.")
+    first_day: date = Field(description="1 January of the year.")
+    last_day: date = Field(description="31 December, or today for the current year.")
+    holders: ActivityHolders
+    enterprises: ActivityEnterprises
+    loans: ActivityLoans
+    coaching: ActivityCoaching
+
+
+class TrendPoint(ResponseModel):
+    as_of: date
+    active_loans: int
+    outstanding_principal: Money
+    par30_ratio: Ratio | None
+    par90_ratio: Ratio | None
+
+
+class PortfolioTrend(ResponseModel):
+    months: int
+    centre_id: int | None = Field(description="The centre the report covers; null for all.")
+    points: list[TrendPoint] = Field(
+        description="The last `months` month ends, then today, oldest first."
+    )

@@ -3,12 +3,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from app.core.db import SessionDep
-from app.core.openapi import READ, errors
+from app.core.deps import CurrentUser, SettingsDep
+from app.core.openapi import READ, errors, roles_doc
 from app.core.pagination import Page, PageDep
 from app.core.params import PathId
+from app.core.roles import READERS
 from app.timeline import service
 from app.timeline.schemas import TimelineItem
-from app.users.deps import CurrentUser, SettingsDep
 
 router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
 
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/api/v1/holders", tags=["holders"])
     "and status changes, newest first. `id` is the session's, the follow-up's, the loan's "
     "or the audit event's.",
     responses=errors(*READ),
+    openapi_extra=roles_doc(READERS),
 )
 async def holder_timeline(
     holder_id: PathId,

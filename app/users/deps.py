@@ -1,42 +1,6 @@
-"""Authentication dependencies every router uses."""
+"""The authentication dependencies, now in `app.core.deps` (so that every domain, centres
+included, can use them without importing users); these names stay importable here."""
 
-from typing import Annotated
+from app.core.deps import CurrentUser, SettingsDep, current_user, get_settings_dep, oauth2_scheme
 
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
-
-from app.core.config import Settings
-from app.core.db import SessionDep
-from app.core.errors import Unauthorized
-from app.core.scope import Actor
-from app.core.security import decode_access_token
-from app.users.service import active_user, actor_of
-
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
-
-
-def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-
-
-async def current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Actor:
-    if not token:
-        raise Unauthorized()
-    user_id = decode_access_token(token, settings.signing_key)
-    if user_id is None:
-        raise Unauthorized("The token is invalid or has expired.")
-    user = await active_user(session, user_id)
-    if user is None:
-        raise Unauthorized("The token's user no longer exists or is inactive.")
-    return actor_of(user)
-
-
-CurrentUser = Annotated[Actor, Depends(current_user)]
+__all__ = ["CurrentUser", "SettingsDep", "current_user", "get_settings_dep", "oauth2_scheme"]

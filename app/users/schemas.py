@@ -64,6 +64,10 @@ class UserCreate(RequestModel):
     centre_id: int | None = None
 
 
+NULLABLE_ON_PATCH = ("centre_id",)
+"""Fields a PATCH may set to null."""
+
+
 class UserUpdate(RequestModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"is_active": False}]})
 

@@ -8,12 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
 from app.core import audit
-from app.core.concurrency import check_if_match
+from app.core.concurrency import ensure_if_match
 from app.core.config import Settings
 from app.core.db import utcnow
 from app.core.errors import Conflict, NotFound, RuleViolation, TooManyRequests
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.patching import apply_changes, patch_values
+from app.core.roles import ADMINS
 from app.core.scope import Actor, Role
 from app.core.security import (
     MIN_PASSWORD_LENGTH,
@@ -22,6 +23,7 @@ from app.core.security import (
     verify_password,
 )
 from app.users.models import LoginAttempt, User
+from app.users.schemas import NULLABLE_ON_PATCH, UserUpdate
 
 # Verifying against a real hash when the account is unknown keeps response times alike,
 # so that timing does not reveal which emails exist.
@@ -38,7 +40,7 @@ def actor_of(user: User) -> Actor:
     )
 
 
-async def check_throttle(
+async def ensure_not_throttled(
     session: AsyncSession, settings: Settings, email: str, address: str
 ) -> None:
     since = utcnow() - timedelta(minutes=settings.login_window_minutes)
@@ -63,7 +65,7 @@ async def authenticate(
     email = email.strip().lower()
     if "\x00" in email + password:
         return None
-    await check_throttle(session, settings, email, address)
+    await ensure_not_throttled(session, settings, email, address)
     user = (await session.execute(select(User).where(User.email == email))).scalar_one_or_none()
     valid = await verify_password(password, user.password_hash if user else _DUMMY_HASH)
     succeeded = bool(user is not None and valid and user.is_active)
@@ -77,22 +79,29 @@ async def active_user(session: AsyncSession, user_id: int) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+async def load_actor(session: AsyncSession, user_id: int) -> Actor | None:
+    """The caller a valid token names: its active user, as an `Actor` (see
+    `app.core.deps.current_user`)."""
+    user = await active_user(session, user_id)
+    return actor_of(user) if user is not None else None
+
+
 async def list_users(
     session: AsyncSession, actor: Actor, page: PageParams, order_by: list[Any]
 ) -> tuple[list[User], int]:
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     return await paginate(session, select(User), page, order_by)
 
 
 async def get_user(session: AsyncSession, actor: Actor, user_id: int) -> User:
-    actor.require(Role.admin)
+    actor.require(*ADMINS)
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("User not found.")
     return user
 
 
-async def check_centre_for_role(session: AsyncSession, role: Role, centre_id: int | None) -> None:
+async def ensure_centre_fits_role(session: AsyncSession, role: Role, centre_id: int | None) -> None:
     if centre_id is not None and await session.get(Centre, centre_id) is None:
         raise RuleViolation("centre_id", "no such centre")
     if role == Role.adviser and centre_id is None:
@@ -113,9 +122,9 @@ async def create_user(
 ) -> User:
     """Create a user; `actor` None means the command line (an operator on the server)."""
     if actor is not None:
-        actor.require(Role.admin)
+        actor.require(*ADMINS)
     email = email.strip().lower()
-    await check_centre_for_role(session, role, centre_id)
+    await ensure_centre_fits_role(session, role, centre_id)
     if (await session.execute(select(User.id).where(User.email == email))).first():
         raise Conflict("A user with this email already exists.", errors=[("email", "already used")])
     user = User(
@@ -169,14 +178,15 @@ async def create_user_account(
 
 
 async def update_user(
-    session: AsyncSession, actor: Actor, user_id: int, values: dict[str, Any], if_match: str | None
+    session: AsyncSession, actor: Actor, user_id: int, patch: UserUpdate, if_match: str | None
 ) -> User:
+    values = patch_values(patch, nullable=NULLABLE_ON_PATCH)
     user = await get_user(session, actor, user_id)
-    check_if_match(if_match, user.version)
+    ensure_if_match(if_match, user.version)
     password = values.pop("password", None)
     role = Role(values.get("role", user.role))
     centre_id = values.get("centre_id", user.centre_id)
-    await check_centre_for_role(session, role, centre_id)
+    await ensure_centre_fits_role(session, role, centre_id)
     if user.id == actor.id and (values.get("is_active") is False or role != Role.admin):
         raise Conflict("Admins cannot deactivate or demote themselves.")
     changes = apply_changes(

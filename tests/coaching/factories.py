@@ -1,4 +1,6 @@
-"""Coaching sessions written straight to the database, for tests that read them."""
+"""Coaching sessions written straight to the database, for tests that read them:
+`make_coaching_session(session, adviser, holders, held_on=..., absent=[...], **overrides)`;
+every holder attends unless listed in `absent`."""
 
 from collections.abc import Sequence
 from datetime import date
@@ -11,12 +13,12 @@ from app.holders.models import Holder
 from app.users.models import User
 
 
-async def make_session(
+async def make_coaching_session(
     session: AsyncSession,
     adviser: User,
     holders: Sequence[Holder],
     *,
-    held_on: date,
+    held_on: date = date(2024, 2, 1),
     absent: Sequence[Holder] = (),
     **overrides: Any,
 ) -> CoachingSession:

@@ -5,7 +5,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.coaching.world import URL, World, body, error_fields
+from tests.coaching.world import URL, World, body
+from tests.helpers import error_fields
 
 BEYOND_INT = 2**31  # one past what an INTEGER id column holds
 BEYOND_BIGINT = 2**63

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.coaching.models import SessionParticipant
 from app.core.audit import AuditEvent
 from app.users.models import User
-from tests.coaching.factories import make_session
-from tests.coaching.world import URL, World, body, error_fields
+from tests.coaching.factories import make_coaching_session
+from tests.coaching.world import URL, World, body
+from tests.helpers import error_fields
 
 
 async def test_adviser_logs_an_individual_session(
@@ -451,8 +452,10 @@ async def test_list_filters_and_scope(
 ) -> None:
     w = world
     h0, h1, h2 = w.holders
-    s1 = await make_session(session, w.adviser, [h0], held_on=date(2025, 1, 10), kind="advice")
-    s2 = await make_session(
+    s1 = await make_coaching_session(
+        session, w.adviser, [h0], held_on=date(2025, 1, 10), kind="advice"
+    )
+    s2 = await make_coaching_session(
         session,
         w.colleague,
         [h0, h1, h2],
@@ -460,7 +463,7 @@ async def test_list_filters_and_scope(
         kind="training",
         absent=[h1],
     )
-    s3 = await make_session(
+    s3 = await make_coaching_session(
         session,
         w.adviser,
         [h2],
@@ -468,7 +471,7 @@ async def test_list_filters_and_scope(
         kind="evaluation",
         enterprise_id=w.enterprise.id,
     )
-    s4 = await make_session(session, w.stranger, [w.outsider], held_on=date(2025, 2, 1))
+    s4 = await make_coaching_session(session, w.stranger, [w.outsider], held_on=date(2025, 2, 1))
     await session.commit()
 
     async def ids(user: User, **params: Any) -> list[int]:
@@ -534,11 +537,13 @@ async def test_list_loads_participants_in_a_fixed_number_of_statements(
         assert response.status_code == 200
         return len(statements)
 
-    await make_session(session, w.adviser, w.holders, held_on=date(2025, 1, 1))
+    await make_coaching_session(session, w.adviser, w.holders, held_on=date(2025, 1, 1))
     await session.commit()
     with_one = await statements_for_list()
     for day in range(1, 41):
-        await make_session(session, w.adviser, w.holders, held_on=date(2025, 2, 1) + timedelta(day))
+        await make_coaching_session(
+            session, w.adviser, w.holders, held_on=date(2025, 2, 1) + timedelta(day)
+        )
     await session.commit()
     with_many = await statements_for_list()
     assert with_many == with_one

@@ -7,7 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
 from app.core.config import Settings
-from tests.factories import PASSWORD, auth, make_centre, make_user
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.users.factories import PASSWORD, make_user
 
 
 async def login(client: AsyncClient, email: str, password: str) -> int:

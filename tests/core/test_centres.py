@@ -4,7 +4,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
 from app.core.config import Settings
-from tests.factories import auth, make_centre, make_user
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.users.factories import make_user
 
 NEW_CENTRE = {
     "code": "OUJ-01",

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
 from app.core.config import Settings
-from tests.factories import auth, make_user
+from tests.helpers import auth
+from tests.users.factories import make_user
 
 
 @pytest.fixture

@@ -15,7 +15,10 @@ from app.enterprises.models import Enterprise
 from app.followups.models import FollowUp
 from app.followups.service import ENTERPRISE_STATUS_FROM_VISIT
 from app.holders.models import Holder
-from tests.factories import make_centre, make_enterprise, make_holder, make_user
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import make_enterprise
+from tests.holders.factories import make_holder
+from tests.users.factories import make_user
 
 TODAY = date(2025, 6, 30)
 

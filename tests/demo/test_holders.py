@@ -14,7 +14,8 @@ from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.holders.models import Holder
 from app.holders.schemas import HolderStatus
 from app.holders.service import age_on, holder_search_text
-from tests.factories import make_centre, make_user
+from tests.centres.factories import make_centre
+from tests.users.factories import make_user
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 TODAY = date(2026, 6, 30)

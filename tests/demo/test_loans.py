@@ -10,8 +10,11 @@ from sqlalchemy.orm import aliased
 
 from app.demo import loans as demo
 from app.loans.models import Lender, Loan, LoanProduct, LoanTransaction
-from tests.factories import make_centre, make_enterprise, make_holder, make_user
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import make_enterprise
+from tests.holders.factories import make_holder
 from tests.loans.test_ledger_consistency import check_loan
+from tests.users.factories import make_user
 
 TODAY = date(2026, 11, 15)
 

@@ -7,8 +7,11 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from tests.enterprises.test_enterprises import enterprise_payload, error_fields
-from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import enterprise_payload, make_enterprise
+from tests.helpers import auth, error_fields
+from tests.holders.factories import make_holder
+from tests.users.factories import make_user
 
 URL = "/api/v1/enterprises"
 
@@ -27,11 +30,11 @@ async def test_nul_characters_in_text_are_422_naming_the_field(
         response = await client.post(
             URL, headers=headers, json=enterprise_payload([owner.id], **{field: "Atelier\x00"})
         )
-        assert (response.status_code, error_fields(response.json())) == (422, [field])
+        assert (response.status_code, error_fields(response)) == (422, [field])
     patched = await client.patch(f"{URL}/{enterprise.id}", headers=headers, json={"name": "\x00"})
-    assert (patched.status_code, error_fields(patched.json())) == (422, ["name"])
+    assert (patched.status_code, error_fields(patched)) == (422, ["name"])
     searched = await client.get(URL, headers=headers, params={"q": "atelier\x00"})
-    assert (searched.status_code, error_fields(searched.json())) == (422, ["q"])
+    assert (searched.status_code, error_fields(searched)) == (422, ["q"])
 
 
 async def test_ids_beyond_the_id_columns(
@@ -46,9 +49,9 @@ async def test_ids_beyond_the_id_columns(
     for method in ("GET", "PATCH"):
         kwargs: dict[str, Any] = {"json": {}} if method == "PATCH" else {}
         response = await client.request(method, f"{URL}/{2**31}", headers=headers, **kwargs)
-        assert (response.status_code, error_fields(response.json())) == (422, ["enterprise_id"])
+        assert (response.status_code, error_fields(response)) == (422, ["enterprise_id"])
     listed = await client.get(URL, headers=headers, params={"owner_id": 2**63})
-    assert (listed.status_code, error_fields(listed.json())) == (422, ["owner_id"])
+    assert (listed.status_code, error_fields(listed)) == (422, ["owner_id"])
 
     # An owner id that no column can hold names no holder: the answer of a missing one.
     for owner_id in (999_999, 2**31, 2**63, 0):

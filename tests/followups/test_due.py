@@ -13,8 +13,12 @@ from app.core.pagination import PageParams
 from app.followups.service import follow_ups_due
 from app.users.models import User
 from app.users.service import actor_of
-from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import make_enterprise
 from tests.followups.factories import make_follow_up
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.users.factories import make_user
 
 URL = "/api/v1/follow-ups/due"
 AS_OF = date(2025, 6, 30)

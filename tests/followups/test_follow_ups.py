@@ -13,7 +13,8 @@ from app.core.audit import AuditEvent
 from app.enterprises.models import Enterprise
 from app.users.models import User
 from tests.followups.factories import make_follow_up
-from tests.followups.world import URL, World, body, error_fields
+from tests.followups.world import URL, World, body
+from tests.helpers import error_fields
 
 
 async def enterprise_state(session: AsyncSession, enterprise_id: int) -> tuple[str, date | None]:

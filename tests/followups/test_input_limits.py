@@ -8,9 +8,12 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from tests.coaching.factories import make_session
-from tests.factories import auth, make_centre, make_holder, make_user
-from tests.followups.world import URL, World, body, error_fields
+from tests.centres.factories import make_centre
+from tests.coaching.factories import make_coaching_session
+from tests.followups.world import URL, World, body
+from tests.helpers import auth, error_fields
+from tests.holders.factories import make_holder
+from tests.users.factories import make_user
 
 BEYOND_INT = 2**31  # one past what an INTEGER id column holds
 BEYOND_BIGINT = 2**63
@@ -83,7 +86,7 @@ async def test_worklist_in_the_first_days_of_the_calendar(
         last_name="Tazi",
         enrolled_on=date(1, 1, 1),
     )
-    await make_session(session, adviser, [coached], held_on=date(1, 1, 1))
+    await make_coaching_session(session, adviser, [coached], held_on=date(1, 1, 1))
     await session.commit()
 
     for as_of, without_session in (

@@ -14,17 +14,14 @@ from app.coaching.models import CoachingSession, SessionParticipant
 from app.core.config import Settings
 from app.holders.models import Holder
 from app.users.models import User
-from tests.coaching.factories import make_session
-from tests.factories import (
-    auth,
-    make_centre,
-    make_enterprise,
-    make_holder,
-    make_lender,
-    make_product,
-    make_user,
-)
-from tests.followups.factories import Due, make_follow_up, make_loan
+from tests.centres.factories import make_centre
+from tests.coaching.factories import make_coaching_session
+from tests.enterprises.factories import make_enterprise
+from tests.followups.factories import make_follow_up
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.loans.factories import Due, make_lender, make_loan_with_history, make_product
+from tests.users.factories import make_user
 
 URL = "/api/v1/me/worklist"
 AS_OF = date(2025, 6, 30)  # the 60-day window is 2025-05-02 .. 2025-06-30
@@ -95,12 +92,12 @@ async def centre(session: AsyncSession, settings: Settings) -> Centre:
     }
     hs["outsider"] = await make_holder(session, other, adviser_id=stranger.id)
 
-    await make_session(session, adviser, [hs["recent"]], held_on=date(2025, 6, 1))
-    await make_session(session, adviser, [hs["old"]], held_on=date(2025, 4, 15))
-    await make_session(session, adviser, [hs["boundary_in"]], held_on=date(2025, 5, 2))
-    await make_session(session, adviser, [hs["boundary_out"]], held_on=date(2025, 5, 1))
-    await make_session(session, adviser, [hs["absent"]], held_on=date(2025, 3, 1))
-    await make_session(
+    await make_coaching_session(session, adviser, [hs["recent"]], held_on=date(2025, 6, 1))
+    await make_coaching_session(session, adviser, [hs["old"]], held_on=date(2025, 4, 15))
+    await make_coaching_session(session, adviser, [hs["boundary_in"]], held_on=date(2025, 5, 2))
+    await make_coaching_session(session, adviser, [hs["boundary_out"]], held_on=date(2025, 5, 1))
+    await make_coaching_session(session, adviser, [hs["absent"]], held_on=date(2025, 3, 1))
+    await make_coaching_session(
         session,
         adviser,
         [hs["absent"], hs["recent"]],
@@ -108,8 +105,8 @@ async def centre(session: AsyncSession, settings: Settings) -> Centre:
         absent=[hs["absent"]],
         kind="training",
     )
-    await make_session(session, adviser, [hs["after"]], held_on=date(2025, 7, 5))
-    await make_session(session, colleague, [hs["colleagues"]], held_on=date(2025, 6, 20))
+    await make_coaching_session(session, adviser, [hs["after"]], held_on=date(2025, 7, 5))
+    await make_coaching_session(session, colleague, [hs["colleagues"]], held_on=date(2025, 6, 20))
 
     product = await make_product(session, await make_lender(session))
     late = monthly(date(2025, 2, 15), 6)  # due 02-15 .. 07-15
@@ -126,19 +123,19 @@ async def centre(session: AsyncSession, settings: Settings) -> Centre:
     repaid[1].payments = [paid(date(2025, 4, 1))]
 
     loans = {
-        "late": await make_loan(
+        "late": await make_loan_with_history(
             session, hs["never"], product, disbursed_on=date(2025, 1, 15), schedule=late
         ),
-        "recently_late": await make_loan(
+        "recently_late": await make_loan_with_history(
             session, hs["old"], product, disbursed_on=date(2025, 5, 15), schedule=recently_late
         ),
-        "paid_after": await make_loan(
+        "paid_after": await make_loan_with_history(
             session, hs["boundary_in"], product, disbursed_on=date(2025, 5, 1), schedule=paid_after
         ),
-        "current": await make_loan(
+        "current": await make_loan_with_history(
             session, hs["recent"], product, disbursed_on=date(2025, 4, 30), schedule=current
         ),
-        "repaid": await make_loan(
+        "repaid": await make_loan_with_history(
             session,
             hs["boundary_out"],
             product,
@@ -147,14 +144,14 @@ async def centre(session: AsyncSession, settings: Settings) -> Centre:
             status="repaid",
             closed_on=date(2025, 4, 1),
         ),
-        "colleagues": await make_loan(
+        "colleagues": await make_loan_with_history(
             session,
             hs["colleagues"],
             product,
             disbursed_on=date(2025, 3, 1),
             schedule=monthly(date(2025, 4, 1), 6),
         ),
-        "outsider": await make_loan(
+        "outsider": await make_loan_with_history(
             session,
             hs["outsider"],
             product,

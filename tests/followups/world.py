@@ -9,7 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.enterprises.models import Enterprise
 from app.users.models import User
-from tests.factories import auth, make_centre, make_enterprise, make_holder, make_user
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import make_enterprise
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.users.factories import make_user
 
 URL = "/api/v1/follow-ups"
 
@@ -43,10 +47,6 @@ def body(w: World, **overrides: Any) -> dict[str, Any]:
     }
     values.update(overrides)
     return values
-
-
-def error_fields(response: Any) -> list[str]:
-    return [e["field"] for e in response.json()["errors"]]
 
 
 async def build_world(session: AsyncSession, settings: Settings) -> World:

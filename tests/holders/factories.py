@@ -1,13 +1,38 @@
-"""Helpers for the holders, enterprises and timeline tests."""
+"""Holders for tests: `make_holder(session, centre, **overrides)` writes one straight to the
+database; `holder_payload(**overrides)` is a valid POST /holders body."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import unique
+from app.centres.models import Centre
+from app.holders.models import Holder
+from tests.helpers import unique
+
+
+async def make_holder(session: AsyncSession, centre: Centre, **overrides: Any) -> Holder:
+    n = unique()
+    values: dict[str, Any] = {
+        "centre_id": centre.id,
+        "first_name": "Fatima Zahra",
+        "last_name": f"Alaoui{n}",
+        "search_text": f"fatima zahra alaoui{n}",
+        "national_id": f"BE{n:06d}"[-8:],
+        "birth_date": date(2000, 5, 17),
+        "gender": "female",
+        "area": "urban",
+        "region": centre.region,
+        "status": "in_support",
+        "enrolled_on": date(2024, 1, 15),
+        "household_vulnerable": True,
+        "version": 1,
+    }
+    values.update(overrides)
+    holder = Holder(**values)
+    session.add(holder)
+    await session.flush()
+    return holder
 
 
 def holder_payload(**overrides: Any) -> dict[str, Any]:
@@ -23,25 +48,3 @@ def holder_payload(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-@contextmanager
-def recorded_statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """Every SQL statement sent to the database while the block runs."""
-    statements: list[str] = []
-
-    def record(
-        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, _many: bool
-    ) -> None:
-        statements.append(statement)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
-def selects(statements: list[str]) -> list[str]:
-    """The SELECT statements (leaving out BEGIN, SAVEPOINT and RELEASE)."""
-    return [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]

@@ -12,9 +12,13 @@ from app.core.config import Settings
 from app.enterprises.models import EnterpriseOwner
 from app.holders.models import Holder
 from app.loans.models import Loan
-from tests.factories import auth, make_centre, make_enterprise, make_lender, make_product, make_user
+from tests.centres.factories import make_centre
+from tests.coaching.factories import make_coaching_session
+from tests.enterprises.factories import make_enterprise
+from tests.helpers import auth
 from tests.holders.factories import holder_payload
-from tests.timeline.factories import make_coaching_session, make_loan
+from tests.loans.factories import make_lender, make_loan, make_product
+from tests.users.factories import make_user
 
 PERSONAL = {
     "first_name": "Khadija",

@@ -7,8 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.config import Settings
 from app.holders.models import Holder
-from tests.factories import auth, make_centre, make_holder, make_user
-from tests.holders.factories import holder_payload, recorded_statements, selects
+from tests.centres.factories import make_centre
+from tests.helpers import auth, recorded_statements, selects
+from tests.holders.factories import holder_payload, make_holder
+from tests.users.factories import make_user
 
 
 async def ids_of(client: AsyncClient, headers: dict[str, str], query: str) -> list[int]:

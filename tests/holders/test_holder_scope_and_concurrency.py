@@ -7,9 +7,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.core.config import Settings
 from app.holders import service
 from app.holders.models import Holder
+from app.holders.schemas import HolderUpdate
 from app.users.service import actor_of
-from tests.factories import auth, make_centre, make_holder, make_user
-from tests.holders.factories import holder_payload
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.holders.factories import holder_payload, make_holder
+from tests.users.factories import make_user
 
 
 async def test_adviser_of_another_centre_can_neither_read_list_nor_edit(
@@ -138,7 +141,7 @@ async def test_write_racing_past_the_if_match_check_is_refused_not_overwritten(
             session,
             actor_of(adviser),
             holder_id,
-            {"province": "Berrechid"},
+            HolderUpdate(province="Berrechid"),
             '"1"',
             today=settings.today(),
             youth=service.YouthRange(18, 35),

@@ -14,12 +14,10 @@ from app.holders import service
 from app.holders.models import Holder
 from app.holders.schemas import HolderCreate
 from app.users.service import actor_of
-from tests.factories import auth, make_centre, make_holder, make_user
-from tests.holders.factories import holder_payload
-
-
-def error_fields(body: dict[str, Any]) -> list[str]:
-    return [error["field"] for error in body["errors"]]
+from tests.centres.factories import make_centre
+from tests.helpers import auth, error_fields
+from tests.holders.factories import holder_payload, make_holder
+from tests.users.factories import make_user
 
 
 async def test_adviser_registers_holder_with_normalised_values_location_etag_and_audit(
@@ -144,7 +142,7 @@ async def test_malformed_cin_is_422_naming_national_id(
         "/api/v1/holders", headers=auth(adviser, settings), json=holder_payload(national_id=typed)
     )
     assert response.status_code == 422
-    assert error_fields(response.json()) == ["national_id"]
+    assert error_fields(response) == ["national_id"]
 
 
 async def test_duplicate_cin_whatever_its_case_is_409_naming_national_id(
@@ -162,13 +160,13 @@ async def test_duplicate_cin_whatever_its_case_is_409_naming_national_id(
         "/api/v1/holders", headers=headers, json=holder_payload(national_id="be654321")
     )
     assert duplicate.status_code == 409
-    assert error_fields(duplicate.json()) == ["national_id"]
+    assert error_fields(duplicate) == ["national_id"]
 
     renamed = await client.patch(
         f"/api/v1/holders/{own.id}", headers=headers, json={"national_id": "Be654321"}
     )
     assert renamed.status_code == 409
-    assert error_fields(renamed.json()) == ["national_id"]
+    assert error_fields(renamed) == ["national_id"]
 
     unchanged = await client.patch(
         f"/api/v1/holders/{own.id}", headers=headers, json={"national_id": "be111111"}
@@ -228,12 +226,12 @@ async def test_other_phone_forms_are_422_naming_phone(
         "/api/v1/holders", headers=headers, json=holder_payload(phone=typed)
     )
     assert response.status_code == 422
-    assert error_fields(response.json()) == ["phone"]
+    assert error_fields(response) == ["phone"]
     patched = await client.patch(
         f"/api/v1/holders/{holder.id}", headers=headers, json={"phone": typed}
     )
     assert patched.status_code == 422
-    assert error_fields(patched.json()) == ["phone"]
+    assert error_fields(patched) == ["phone"]
 
 
 @pytest.mark.parametrize(
@@ -262,7 +260,7 @@ async def test_age_at_enrolment_must_be_within_youth_range_bounds_included(
     )
     assert response.status_code == expected
     if expected == 422:
-        assert error_fields(response.json()) == ["birth_date"]
+        assert error_fields(response) == ["birth_date"]
         assert "18 to 35" in response.json()["errors"][0]["message"]
 
 
@@ -317,7 +315,7 @@ async def test_birth_date_in_the_future_is_422(
         f"/api/v1/holders/{holder.id}", headers=headers, json={"birth_date": tomorrow}
     )
     assert patched.status_code == 422
-    assert error_fields(patched.json()) == ["birth_date"]
+    assert error_fields(patched) == ["birth_date"]
 
 
 async def test_patch_rechecks_age_against_the_stored_dates(
@@ -335,7 +333,7 @@ async def test_patch_rechecks_age_against_the_stored_dates(
         f"/api/v1/holders/{holder.id}", headers=headers, json={"enrolled_on": "2036-05-17"}
     )
     assert too_old.status_code == 422
-    assert error_fields(too_old.json()) == ["birth_date"]
+    assert error_fields(too_old) == ["birth_date"]
     accepted = await client.patch(
         f"/api/v1/holders/{holder.id}", headers=headers, json={"enrolled_on": "2036-05-16"}
     )
@@ -355,7 +353,7 @@ async def test_required_fields_and_enums_are_422_naming_the_field(
         del body[field]
         response = await client.post("/api/v1/holders", headers=headers, json=body)
         assert response.status_code == 422
-        assert error_fields(response.json()) == [field]
+        assert error_fields(response) == [field]
     for field, value in (
         ("gender", "other"),
         ("area", "suburban"),
@@ -372,7 +370,7 @@ async def test_required_fields_and_enums_are_422_naming_the_field(
             "/api/v1/holders", headers=headers, json=holder_payload(**{field: value})
         )
         assert response.status_code == 422, field
-        assert error_fields(response.json()) == [field]
+        assert error_fields(response) == [field]
 
 
 async def test_centre_defaults_to_callers_and_is_required_without_one(
@@ -390,17 +388,17 @@ async def test_centre_defaults_to_callers_and_is_required_without_one(
             "/api/v1/holders", headers=auth(caller, settings), json=holder_payload()
         )
         assert missing.status_code == 422
-        assert error_fields(missing.json()) == ["centre_id"]
+        assert error_fields(missing) == ["centre_id"]
     unknown = await client.post(
         "/api/v1/holders", headers=auth(admin, settings), json=holder_payload(centre_id=999_999)
     )
     assert unknown.status_code == 422
-    assert error_fields(unknown.json()) == ["centre_id"]
+    assert error_fields(unknown) == ["centre_id"]
     elsewhere = await client.post(
         "/api/v1/holders", headers=auth(adviser, settings), json=holder_payload(centre_id=other.id)
     )
     assert elsewhere.status_code == 422
-    assert error_fields(elsewhere.json()) == ["centre_id"]
+    assert error_fields(elsewhere) == ["centre_id"]
     by_admin = await client.post(
         "/api/v1/holders", headers=auth(admin, settings), json=holder_payload(centre_id=other.id)
     )
@@ -428,12 +426,12 @@ async def test_adviser_id_must_be_an_active_adviser_or_manager_of_the_centre(
             "/api/v1/holders", headers=headers, json=holder_payload(adviser_id=wrong)
         )
         assert response.status_code == 422
-        assert error_fields(response.json()) == ["adviser_id"]
+        assert error_fields(response) == ["adviser_id"]
         patched = await client.patch(
             f"/api/v1/holders/{holder.id}", headers=headers, json={"adviser_id": wrong}
         )
         assert patched.status_code == 422
-        assert error_fields(patched.json()) == ["adviser_id"]
+        assert error_fields(patched) == ["adviser_id"]
     for right in (adviser.id, manager.id):
         response = await client.post(
             "/api/v1/holders", headers=headers, json=holder_payload(adviser_id=right)
@@ -461,12 +459,12 @@ async def test_null_is_refused_for_required_fields_on_patch_and_centre_cannot_ch
             f"/api/v1/holders/{holder.id}", headers=headers, json={field: None}
         )
         assert response.status_code == 422
-        assert error_fields(response.json()) == [field]
+        assert error_fields(response) == [field]
     moved = await client.patch(
         f"/api/v1/holders/{holder.id}", headers=headers, json={"centre_id": other.id}
     )
     assert moved.status_code == 422
-    assert error_fields(moved.json()) == ["centre_id"]
+    assert error_fields(moved) == ["centre_id"]
 
 
 async def test_status_change_is_audited_with_from_and_to(
@@ -517,12 +515,12 @@ async def test_cin_registered_concurrently_is_the_same_409_from_the_unique_index
         return None
 
     monkeypatch.setattr(service, "ensure_national_id_free", lookup_missed_it)
-    values = HolderCreate(**holder_payload(national_id="be777777")).model_dump()
+    body = HolderCreate(**holder_payload(national_id="be777777"))
     with pytest.raises(Conflict) as raised:
         await service.create_holder(
             session,
             actor_of(adviser),
-            values,
+            body,
             today=settings.today(),
             youth=service.YouthRange(18, 35),
         )

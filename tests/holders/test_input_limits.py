@@ -7,18 +7,14 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from tests.factories import auth, make_centre, make_holder, make_user
-from tests.holders.factories import holder_payload
+from tests.centres.factories import make_centre
+from tests.helpers import auth, error_fields
+from tests.holders.factories import holder_payload, make_holder
+from tests.users.factories import make_user
 
 URL = "/api/v1/holders"
 BEYOND_INT = 2**31  # one past what an INTEGER id column holds
 BEYOND_BIGINT = 2**63
-
-
-def error_fields(body: dict[str, object]) -> list[object]:
-    errors = body.get("errors")
-    assert isinstance(errors, list), body
-    return [error["field"] for error in errors]
 
 
 async def test_nul_characters_in_text_are_422_naming_the_field(
@@ -35,11 +31,11 @@ async def test_nul_characters_in_text_are_422_naming_the_field(
             URL, headers=headers, json=holder_payload(**{field: "Ha\x00jar"})
         )
         assert response.status_code == 422, field
-        assert error_fields(response.json()) == [field]
+        assert error_fields(response) == [field]
     patched = await client.patch(f"{URL}/{holder.id}", headers=headers, json={"last_name": "\x00"})
-    assert (patched.status_code, error_fields(patched.json())) == (422, ["last_name"])
+    assert (patched.status_code, error_fields(patched)) == (422, ["last_name"])
     searched = await client.get(URL, headers=headers, params={"q": "ha\x00jar"})
-    assert (searched.status_code, error_fields(searched.json())) == (422, ["q"])
+    assert (searched.status_code, error_fields(searched)) == (422, ["q"])
 
 
 async def test_ids_beyond_the_id_columns_are_422_naming_the_path_parameter(
@@ -59,7 +55,7 @@ async def test_ids_beyond_the_id_columns_are_422_naming_the_path_parameter(
         kwargs: dict[str, Any] = {"json": {}} if method != "GET" else {}
         response = await client.request(method, path, headers=headers, **kwargs)
         assert response.status_code == 422, (method, path)
-        assert error_fields(response.json()) == ["holder_id"], (method, path)
+        assert error_fields(response) == ["holder_id"], (method, path)
 
 
 async def test_body_references_beyond_the_id_columns_are_answered_like_missing_ones(

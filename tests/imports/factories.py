@@ -13,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.centres.models import Centre
 from app.loans.models import Lender, LoanProduct
 from app.users.models import User
-from tests.factories import make_centre, make_lender, make_product, make_user
+from tests.centres.factories import make_centre
+from tests.loans.factories import make_lender, make_product
+from tests.users.factories import make_user
 
 
 @dataclass

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.holders.models import Holder
 from app.imports import reading
-from tests.factories import auth, make_holder
+from tests.helpers import auth
+from tests.holders.factories import make_holder
 from tests.imports.factories import (
     HOLDER_COLUMNS,
     ImportWorld,

@@ -20,8 +20,8 @@ from app.imports.kinds import ImportKind
 from app.imports.service import ImportReport, ImportSettings, run_import
 from app.loans.models import LoanTransaction
 from app.users.service import actor_of
-from tests.conftest import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
-from tests.factories import make_holder
+from tests.database import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
+from tests.holders.factories import make_holder
 from tests.imports.factories import ImportWorld, csv_file, make_import_world
 
 SETTINGS = ImportSettings(

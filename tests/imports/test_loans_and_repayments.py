@@ -16,7 +16,9 @@ from app.holders.models import Holder
 from app.loans import ledger
 from app.loans.models import Allocation, Installment, Loan, LoanTransaction
 from app.loans.schedule import ScheduleTerms, generate_schedule
-from tests.factories import auth, make_enterprise, make_holder
+from tests.enterprises.factories import make_enterprise
+from tests.helpers import auth
+from tests.holders.factories import make_holder
 from tests.imports.factories import ImportWorld, csv_file, upload, xlsx_file
 
 LOAN_COLUMNS = [

@@ -10,7 +10,7 @@ from app.core.audit import AuditEvent
 from app.core.config import Settings
 from app.enterprises.models import Enterprise, EnterpriseOwner
 from app.holders.models import Holder
-from tests.factories import auth
+from tests.helpers import auth
 from tests.imports.factories import (
     HOLDER_COLUMNS,
     ImportWorld,

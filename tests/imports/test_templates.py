@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.loans.models import Loan
-from tests.factories import auth
+from tests.helpers import auth
 from tests.imports.factories import ImportWorld, upload
 
 

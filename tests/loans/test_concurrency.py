@@ -21,10 +21,9 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.loans.models import Allocation, Installment, Loan, LoanTransaction, TransactionKind
 from app.main import create_app
-from tests.conftest import PG_URL, alembic_config, create_postgres_database, drop_postgres_database
-from tests.factories import auth
-from tests.loans.conftest import TODAY
-from tests.loans.factories import LoanWorld, make_active_loan, make_world
+from tests.database import PG_URL, alembic_config, create_postgres_database, drop_postgres_database
+from tests.helpers import auth
+from tests.loans.factories import TODAY, LoanWorld, make_active_loan, make_world
 from tests.loans.test_ledger_consistency import check_loan
 
 pytestmark = pytest.mark.skipif(

@@ -20,11 +20,10 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.loans import repayments
+from app.loans import ledger, reads, repayments
 from app.loans.models import Allocation, Installment, Loan, LoanStatus, LoanTransaction
-from tests.factories import make_holder
-from tests.loans.conftest import TODAY
-from tests.loans.factories import LoanWorld, make_active_loan, repay
+from tests.holders.factories import make_holder
+from tests.loans.factories import TODAY, LoanWorld, make_active_loan, repay
 from tests.loans.test_ledger_consistency import check_loan
 
 DISBURSED_ON = date(2023, 1, 10)
@@ -226,3 +225,114 @@ async def test_a_backdated_repayment_rewrites_only_the_allocations_after_it(
     assert log.rows_of("INSERT INTO ALLOCATIONS") == 4
     assert log.verbs().count("DELETE") == 1
     await check_loan(session, await reload(session, loan.id))
+
+
+@pytest.mark.parametrize("seed", [5, 88])
+async def test_reads_from_stored_state_equal_the_replay_at_every_date(
+    session: AsyncSession, world: LoanWorld, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loan's figures and schedule as of any date, read from the stored state (minus the
+    allocations after the date), equal `ledger.position_as_of` and
+    `ledger.installment_states_as_of` over a fresh replay; and reading replays nothing."""
+    rng = random.Random(seed)
+    actor = world.admin_actor
+    loans: list[Loan] = []
+    for _ in range(3):
+        holder = await make_holder(session, world.centre)
+        loans.append(
+            await make_active_loan(
+                session,
+                actor,
+                holder,
+                world.product,
+                principal=str(rng.randint(2000, 20000)),
+                term=rng.randint(3, 18),
+                disbursed_on=DISBURSED_ON + timedelta(days=rng.randint(0, 60)),
+                today=TODAY,
+            )
+        )
+    for _ in range(40):
+        loan = rng.choice(loans)
+        live = await live_payments(session, loan.id)
+        status = (await reload(session, loan.id)).status
+        if live and rng.random() < 0.2:
+            reversed_id, _ = rng.choice(live)
+            await repayments.reverse_transaction(
+                session, actor, loan.id, reversed_id, reason="rejet", today=TODAY
+            )
+        elif status == LoanStatus.active:
+            assert loan.disbursed_on is not None
+            paid_on = loan.disbursed_on + timedelta(days=rng.randint(0, 500))
+            remaining = await owed(session, loan.id)
+            amount = min(remaining, Decimal(rng.randint(100, 300_000)) / 100)
+            await repay(session, actor, loan, f"{amount:.2f}", min(paid_on, TODAY), today=TODAY)
+    await session.flush()
+
+    stored = [await reload(session, loan.id) for loan in loans]
+    expected: dict[tuple[int, date], tuple[Any, Any]] = {}
+    dates = [DISBURSED_ON - timedelta(days=1)] + [
+        DISBURSED_ON + timedelta(days=day) for day in range(0, 900, 23)
+    ]
+    for loan in stored:
+        installments = (
+            (
+                await session.execute(
+                    select(Installment)
+                    .where(Installment.loan_id == loan.id)
+                    .order_by(Installment.seq)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        dues = [
+            ledger.InstallmentDue(i.seq, i.due_on, i.principal_due, i.interest_due)
+            for i in installments
+        ]
+        payments = [
+            ledger.Payment(payment_id, paid_on, amount)
+            for payment_id, paid_on, amount in (
+                await session.execute(
+                    select(
+                        LoanTransaction.id, LoanTransaction.effective_on, LoanTransaction.amount
+                    ).where(
+                        LoanTransaction.loan_id == loan.id,
+                        LoanTransaction.kind == "repayment",
+                        LoanTransaction.reversed.is_(False),
+                    )
+                )
+            ).all()
+        ]
+        replayed = ledger.replay(dues, payments)
+        ended_on = loan.closed_on if loan.status == LoanStatus.repaid else None
+        for day in [*dates, TODAY]:
+            expected[(loan.id, day)] = (
+                ledger.position_as_of(
+                    dues,
+                    replayed.allocations,
+                    day,
+                    principal=loan.principal,
+                    disbursed_on=loan.disbursed_on,
+                    ended_on=ended_on,
+                ),
+                ledger.installment_states_as_of(dues, replayed.allocations, day),
+            )
+
+    def no_replay(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a read replayed the ledger")
+
+    for name in ("replay", "allocate", "position_as_of", "installment_states_as_of"):
+        monkeypatch.setattr(ledger, name, no_replay)
+    for day in [*dates, TODAY]:
+        positions = await reads.loan_positions(session, stored, day, TODAY)
+        for loan in stored:
+            position, states = expected[(loan.id, day)]
+            assert positions[loan.id] == position, (loan.id, day)
+            _, lines = await reads.loan_schedule(session, actor, loan.id, day, TODAY)
+            assert [
+                (line.seq, line.principal_paid, line.interest_paid, line.paid_off_on)
+                for line in lines
+            ] == [(s.seq, s.principal_paid, s.interest_paid, s.paid_off_on) for s in states], (
+                loan.id,
+                day,
+            )

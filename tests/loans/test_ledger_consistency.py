@@ -23,9 +23,8 @@ from app.loans.models import (
     TransactionKind,
 )
 from app.loans.schedule import ScheduleTerms, generate_schedule
-from tests.factories import make_holder, make_product
-from tests.loans.conftest import TODAY
-from tests.loans.factories import LoanWorld, make_active_loan
+from tests.holders.factories import make_holder
+from tests.loans.factories import TODAY, LoanWorld, make_active_loan, make_product
 
 ZERO = Decimal("0.00")
 

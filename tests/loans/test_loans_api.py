@@ -12,16 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from app.core.audit import AuditEvent
 from app.core.config import Settings
 from app.loans.models import Installment, LoanTransaction
-from tests.factories import (
-    make_centre,
-    make_enterprise,
-    make_holder,
+from tests.centres.factories import make_centre
+from tests.enterprises.factories import make_enterprise
+from tests.helpers import Api, error_fields
+from tests.holders.factories import make_holder
+from tests.loans.factories import (
+    LoanWorld,
+    make_active_loan,
+    make_application,
     make_lender,
     make_product,
-    make_user,
+    repay,
 )
-from tests.loans.conftest import Api, error_fields
-from tests.loans.factories import LoanWorld, make_active_loan, make_application, repay
+from tests.users.factories import make_user
 
 
 def application(world: LoanWorld, **overrides: Any) -> dict[str, Any]:
@@ -154,7 +157,7 @@ async def test_application_rules_are_422_naming_the_field(
     for overrides, field in cases:
         response = await as_adviser.post("/api/v1/loans", application(world, **overrides))
         assert response.status_code == 422, (overrides, response.json())
-        assert error_fields(response.json()) == [field], overrides
+        assert error_fields(response) == [field], overrides
 
 
 async def test_principal_above_the_legal_ceiling_is_refused_whatever_the_product(
@@ -232,7 +235,7 @@ async def test_lifecycle_transitions_and_wrong_ones_are_409(
 
     too_early = await as_manager.post(f"{url}/disburse", {"disbursed_on": "2025-06-29"})
     assert too_early.status_code == 422
-    assert error_fields(too_early.json()) == ["disbursed_on"]
+    assert error_fields(too_early) == ["disbursed_on"]
     disbursed = await as_manager.post(
         f"{url}/disburse", {"disbursed_on": "2025-06-30", "first_due_on": "2025-07-31"}
     )
@@ -297,7 +300,7 @@ async def test_rejection_needs_a_reason_and_ends_the_application(
     for body in ({"reason": "  "}, {}, {"reason": ""}):
         blank = await as_manager.post(f"{url}/reject", body)
         assert blank.status_code == 422
-        assert error_fields(blank.json()) == ["reason"]
+        assert error_fields(blank) == ["reason"]
     rejected = await as_manager.post(f"{url}/reject", {"reason": "Étude de marché insuffisante"})
     assert rejected.status_code == 200
     assert {key: rejected.json()[key] for key in ("status", "rejected_on", "rejection_reason")} == {
@@ -319,7 +322,7 @@ async def test_lifecycle_dates_are_checked(
     for approved_on in ("2025-01-05", "2025-07-01"):
         response = await as_manager.post(f"{url}/approve", {"approved_on": approved_on})
         assert response.status_code == 422
-        assert error_fields(response.json()) == ["approved_on"]
+        assert error_fields(response) == ["approved_on"]
     assert (
         await as_manager.post(f"{url}/approve", {"approved_on": "2025-01-06"})
     ).status_code == 200
@@ -332,7 +335,7 @@ async def test_lifecycle_dates_are_checked(
     for body, field in cases:
         response = await as_manager.post(f"{url}/disburse", body)
         assert response.status_code == 422, body
-        assert error_fields(response.json()) == [field]
+        assert error_fields(response) == [field]
     disbursed = await as_manager.post(f"{url}/disburse", {"disbursed_on": "2025-01-06"})
     assert disbursed.status_code == 200
     assert disbursed.json()["first_due_on"] == "2025-02-06"
@@ -371,10 +374,10 @@ async def test_loans_outside_the_callers_centre_are_404_and_not_listed(
     assert [item["id"] for item in only_there["items"]] == [there.id]
     unknown = await national.get("/api/v1/loans", status="closed")
     assert unknown.status_code == 422
-    assert error_fields(unknown.json()) == ["status"]
+    assert error_fields(unknown) == ["status"]
     bad_sort = await national.get("/api/v1/loans", sort="purpose")
     assert bad_sort.status_code == 422
-    assert error_fields(bad_sort.json()) == ["sort"]
+    assert error_fields(bad_sort) == ["sort"]
     assert (await national.get("/api/v1/loans", in_arrears="perhaps")).status_code == 422
     assert (await national.get("/api/v1/loans", min_days_past_due=-1)).status_code == 422
     assert (await client.get("/api/v1/loans")).status_code == 401

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.loans.models import Installment, Loan
-from tests.loans.conftest import Api, error_fields
+from tests.helpers import Api, error_fields
 
 WORKED_EXAMPLE: dict[str, Any] = {
     "principal": "10000.00",
@@ -118,7 +118,7 @@ async def test_invalid_terms_are_422_naming_the_field(
         "/api/v1/loans/schedule-preview", {**WORKED_EXAMPLE, **overrides}
     )
     assert response.status_code == 422
-    assert error_fields(response.json()) == [field]
+    assert error_fields(response) == [field]
 
 
 async def test_preview_needs_a_token(client: AsyncClient) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit import AuditEvent
 from app.core.config import Settings
-from tests.loans.conftest import Api, error_fields
+from tests.helpers import Api, error_fields
 from tests.loans.factories import LoanWorld
 
 
@@ -80,7 +80,7 @@ async def test_lender_code_is_unique_and_only_admins_write(
 ) -> None:
     duplicate = await as_admin.post("/api/v1/lenders", {"code": world.lender.code, "name": "X"})
     assert duplicate.status_code == 409
-    assert error_fields(duplicate.json()) == ["code"]
+    assert error_fields(duplicate) == ["code"]
     refused = await as_manager.post("/api/v1/lenders", {"code": "NEW", "name": "X"})
     assert refused.status_code == 403
     refused_patch = await as_manager.patch(f"/api/v1/lenders/{world.lender.id}", {"name": "Y"})
@@ -151,7 +151,7 @@ async def test_product_bounds_are_validated(
     body.update(overrides)
     response = await as_admin.post("/api/v1/loan-products", body)
     assert response.status_code == 422
-    assert error_fields(response.json()) == [field]
+    assert error_fields(response) == [field]
 
 
 async def test_the_legal_ceiling_is_a_setting(
@@ -173,10 +173,10 @@ async def test_product_patch_checks_bounds_on_the_result_and_honours_if_match(
     # The product allows 1000.00 to 50000.00 and 3 to 36 installments.
     too_low = await as_admin.patch(url, {"max_principal": "900.00"})
     assert too_low.status_code == 422
-    assert error_fields(too_low.json()) == ["min_principal"]
+    assert error_fields(too_low) == ["min_principal"]
     grace = await as_admin.patch(url, {"max_term": 3})
     assert grace.status_code == 422
-    assert error_fields(grace.json()) == ["max_grace_periods"]
+    assert error_fields(grace) == ["max_grace_periods"]
     assert (await as_manager.patch(url, {"is_active": False})).status_code == 403
     stale = await as_admin.patch(url, {"is_active": False}, **{"If-Match": '"9"'})
     assert stale.status_code == 412
@@ -188,4 +188,4 @@ async def test_product_patch_checks_bounds_on_the_result_and_honours_if_match(
     assert (changed.json()["is_active"], changed.json()["annual_rate"]) == (False, "21.00")
     null = await as_admin.patch(url, {"name": None})
     assert null.status_code == 422
-    assert error_fields(null.json()) == ["name"]
+    assert error_fields(null) == ["name"]

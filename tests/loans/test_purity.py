@@ -1,4 +1,4 @@
-"""The loan arithmetic modules import nothing but the standard library (DESIGN.md)."""
+"""The loan arithmetic modules import nothing but the standard library (docs/ARCHITECTURE.md)."""
 
 import ast
 import sys

@@ -4,9 +4,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import make_centre, make_holder, make_lender, make_product
-from tests.loans.conftest import Api
-from tests.loans.factories import LoanWorld
+from tests.centres.factories import make_centre
+from tests.helpers import Api
+from tests.holders.factories import make_holder
+from tests.loans.factories import LoanWorld, make_lender, make_product
 
 
 def application(world: LoanWorld, **overrides: Any) -> dict[str, Any]:

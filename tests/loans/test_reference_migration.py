@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import NullPool
 
 from app.core.db import sync_url
-from tests.conftest import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
+from tests.database import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
 
 STAMP = "2025-01-01 00:00:00"
 
@@ -29,7 +29,7 @@ def scratch_url(
 
 
 def insert_loans(connection: Connection) -> None:
-    """Two loans of one lender, with only the columns of revision 0004."""
+    """Two loans of one lender, with only the columns of revision 0005."""
     stamps = {"c": STAMP}
     connection.execute(
         text(
@@ -80,7 +80,7 @@ def insert_loans(connection: Connection) -> None:
 
 def test_reference_migration_keeps_loans_both_ways(scratch_url: str) -> None:
     config = alembic_config(scratch_url)
-    command.upgrade(config, "0004")
+    command.upgrade(config, "0005")
     engine = create_engine(sync_url(scratch_url), poolclass=NullPool)
     with engine.begin() as connection:
         insert_loans(connection)
@@ -93,7 +93,7 @@ def test_reference_migration_keeps_loans_both_ways(scratch_url: str) -> None:
     with pytest.raises(IntegrityError), engine.begin() as connection:
         connection.execute(text("UPDATE loans SET reference = 'R-1' WHERE id = 2"))
 
-    command.downgrade(config, "0004")
+    command.downgrade(config, "0005")
     assert "reference" not in {c["name"] for c in inspect(engine).get_columns("loans")}
     with engine.begin() as connection:
         assert connection.execute(text("SELECT count(*) FROM loans")).scalar() == 2

@@ -72,7 +72,7 @@ def test_round_money_is_half_up_to_the_centime(raw: str, rounded: str) -> None:
     assert result.as_tuple().exponent == -2
 
 
-# --- worked example (DESIGN.md) ------------------------------------------------------------
+# --- worked example (docs/ARITHMETIC.md) --------------------------------------------------------
 
 
 def test_worked_example_to_the_centime() -> None:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.loans.models import Lender, LoanTransaction
-from tests.loans.conftest import Api, error_fields
+from tests.helpers import Api, error_fields
 from tests.loans.factories import LoanWorld, make_active_loan, make_application, repay
 
 NUL_TEXT = "Chèque\x00rejeté"
@@ -67,7 +67,7 @@ async def test_a_nul_character_in_any_text_field_is_422_naming_the_field(
     for api, method, path, body, field in cases:
         response = await (api.post(path, body) if method == "post" else api.patch(path, body))
         assert response.status_code == 422, (path, body, response.status_code)
-        assert error_fields(response.json()) == [field], (path, body)
+        assert error_fields(response) == [field], (path, body)
 
     assert (await session.execute(select(func.count(Lender.id)))).scalar_one() == 1
     kinds = (

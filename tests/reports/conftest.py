@@ -9,50 +9,22 @@ fixtures (another connection: SQLite would wait for this one's write lock).
 
 import random
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
-from app.centres.models import Centre
 from app.core.config import Settings
 from app.core.db import create_sessionmaker
 from app.main import create_app
 from app.users.models import User
-from tests.factories import auth, make_user
-from tests.reports.edges import EdgeDates
+from tests.helpers import auth
 from tests.reports.generator import GeneratedPortfolio, PortfolioSize, generate_portfolio
+from tests.reports.plan import EDGES, SEED, TODAY
 from tests.reports.reference import Snapshot, load_snapshot
-
-TODAY = date(2026, 11, 29)
-SEED = 20261129
-
-# The dates and ranges the reports are compared with the reference at; the generated
-# portfolio has records dated exactly on each (tests/reports/edges.py).
-PORTFOLIO_DATES = [
-    TODAY,  # the current-state fast path
-    TODAY - timedelta(days=1),
-    TODAY - timedelta(days=45),
-    TODAY - timedelta(days=400),
-    date(2025, 2, 28),
-]
-IMPACT_DATES = [TODAY, TODAY - timedelta(days=200), date(2025, 2, 28), date(2025, 3, 1)]
-FLOW_RANGES = [
-    (TODAY - timedelta(days=400), TODAY, "month"),
-    (date(2024, 1, 15), TODAY, "quarter"),
-    (date(2023, 3, 1), TODAY - timedelta(days=10), "year"),
-    (date(2025, 2, 10), date(2025, 2, 20), "month"),
-]
-COACHING_RANGES = [(TODAY - timedelta(days=365), TODAY), (date(2024, 6, 1), date(2025, 5, 31))]
-EDGES = EdgeDates(
-    as_of=sorted({*PORTFOLIO_DATES, *IMPACT_DATES}),
-    bounds=sorted(
-        {day for start, end, _ in FLOW_RANGES for day in (start, end)}
-        | {day for start, end in COACHING_RANGES for day in (start, end)}
-    ),
-)
+from tests.users.factories import make_user
 
 
 class FixedTodaySettings(Settings):
@@ -136,11 +108,3 @@ async def national_manager(portfolio_session: AsyncSession, portfolio: Generated
 @pytest.fixture(scope="module")
 def national_headers(national_manager: User, report_settings: Settings) -> dict[str, str]:
     return auth(national_manager, report_settings)
-
-
-async def centre_user(session: AsyncSession, role: str, centre_id: int) -> User:
-    centre = await session.get(Centre, centre_id)
-    assert centre is not None
-    user = await make_user(session, role, centre)
-    await session.commit()
-    return user

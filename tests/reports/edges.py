@@ -1,5 +1,5 @@
 """Records dated exactly on the dates the tests ask the reports about, so that every
-boundary DESIGN.md names is met on purpose, not by the luck of the random generator.
+boundary docs/ARITHMETIC.md names is met on purpose, not by the luck of the random generator.
 
 For each as-of date D (`EdgeDates.as_of`):
 - loans exactly 0 (an installment due on D itself), 1, 2, 30, 31, 60, 61, 90, 91, 180,

@@ -1,16 +1,17 @@
-"""Hand-made records: a loan with its schedule, repayments, reversals and write-off, stored
-exactly as the loans service stores them (see tests/reports/generator.py); a coaching
-session with its participants' attendance."""
+"""Hand-made portfolio records: a loan with its schedule, repayments, reversals and write-off,
+written by the portfolio generator's writer exactly as the loans service stores them (see
+tests/reports/generator.py); a user of a given centre. The model factories themselves are
+in each domain's tests (`tests/<domain>/factories.py`)."""
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.coaching.models import CoachingSession, SessionParticipant
+from app.centres.models import Centre
 from app.holders.models import Holder
 from app.loans.models import Loan, LoanProduct
 from app.loans.schedule import (
@@ -22,9 +23,10 @@ from app.loans.schedule import (
 )
 from app.users.models import User
 from tests.reports.generator import PlannedLoan, PlannedPayment, insert_loans
+from tests.users.factories import make_user
 
 
-async def make_loan(
+async def insert_planned_loan(
     session: AsyncSession,
     holder: Holder,
     product: LoanProduct,
@@ -85,33 +87,9 @@ async def make_loan(
     return loan
 
 
-async def make_coaching_session(
-    session: AsyncSession,
-    adviser: User,
-    *,
-    held_on: date,
-    attendance: Mapping[Holder, str],
-    minutes: int = 60,
-    kind: str = "advice",
-) -> CoachingSession:
-    """A session of the adviser's centre with each holder `present` or `absent`."""
-    assert adviser.centre_id is not None
-    record = CoachingSession(
-        centre_id=adviser.centre_id,
-        adviser_id=adviser.id,
-        kind=kind,
-        format="group" if len(attendance) > 1 else "individual",
-        mode="in_person",
-        held_on=held_on,
-        duration_minutes=minutes,
-        topic="Plan d'affaires",
-        version=1,
-    )
-    session.add(record)
-    await session.flush()
-    session.add_all(
-        SessionParticipant(session_id=record.id, holder_id=holder.id, attendance=mark)
-        for holder, mark in attendance.items()
-    )
-    await session.flush()
-    return record
+async def centre_user(session: AsyncSession, role: str, centre_id: int) -> User:
+    centre = await session.get(Centre, centre_id)
+    assert centre is not None
+    user = await make_user(session, role, centre)
+    await session.commit()
+    return user

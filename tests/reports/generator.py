@@ -42,8 +42,8 @@ from app.loans.models import (
 )
 from app.loans.schedule import ScheduleTerms, generate_schedule, round_money
 from app.users.models import User
-from tests.factories import _PASSWORD_HASH
 from tests.reports.edges import EdgeDates, loan_events, plan_edges
+from tests.users.factories import PASSWORD_HASH
 
 ZERO = Decimal("0.00")
 REGIONS = ["casablanca_settat", "rabat_sale_kenitra", "souss_massa", "oriental", "fes_meknes"]
@@ -215,7 +215,7 @@ async def generate_portfolio(
                 {
                     "email": f"{tag.lower()}.adviser{centre_index}.{adviser_index}@reports.test",
                     "full_name": f"Conseiller {'ABCDEFGH'[adviser_index % 8]}{centre_index}",
-                    "password_hash": _PASSWORD_HASH,
+                    "password_hash": PASSWORD_HASH,
                     "role": "adviser",
                     "centre_id": centre_id,
                     "is_active": True,
@@ -825,6 +825,7 @@ async def insert_loans(
                     "transaction_id": allocation.payment_id,
                     "installment_id": installment_id[(loan_id, allocation.seq)],
                     "paid_on": allocation.paid_on,
+                    "due_on": dues[allocation.seq - 1].due_on,
                     "principal": allocation.principal,
                     "interest": allocation.interest,
                 }

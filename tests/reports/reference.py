@@ -1,4 +1,4 @@
-"""The reports computed in plain Python from DESIGN.md's definitions, row by row.
+"""The reports computed in plain Python from the definitions of docs/ARITHMETIC.md, row by row.
 
 Written independently of the SQL in app/reports: it loads whole tables with plain
 `select(Model)` and follows "Money and portfolio arithmetic" literally, using
@@ -507,3 +507,168 @@ def impact(snap: Snapshot, as_of: date, group_by: str, centre_id: int | None) ->
 
 ReportFunction = Callable[..., Json]
 ONE_DAY = timedelta(days=1)
+
+
+# --- yearly activity and portfolio trend ----------------------------------------------
+
+
+def _days(first: date, last: date) -> Iterable[date]:
+    day = first
+    while day <= last:
+        yield day
+        day += ONE_DAY
+
+
+def first_record_year(snap: Snapshot, centre_id: int | None) -> int | None:
+    days = [h.enrolled_on for h in snap.holders.values() if in_scope(h.centre_id, centre_id)]
+    days += [
+        e.created_on
+        for e in snap.enterprises.values()
+        if e.created_on is not None and in_scope(e.centre_id, centre_id)
+    ]
+    days += [
+        loan.disbursed_on
+        for loan in snap.loans.values()
+        if loan.disbursed_on is not None and in_scope(loan.centre_id, centre_id)
+    ]
+    days += [s.held_on for s in snap.sessions.values() if in_scope(s.centre_id, centre_id)]
+    return min(days).year if days else None
+
+
+def activity(snap: Snapshot, year: int, today: date, centre_id: int | None) -> Json:
+    """The yearly activity report, figure by figure from the definitions in
+    `app/reports/activity.py`."""
+    first, last = date(year, 1, 1), min(date(year, 12, 31), today)
+
+    def in_year(day: date | None) -> bool:
+        return day is not None and first <= day <= last
+
+    supported: set[int] = set()
+    for item in snap.sessions.values():
+        if in_year(item.held_on):
+            supported.update(snap.attended[item.id])
+    for loan in snap.loans.values():
+        if any(is_outstanding(loan, day) for day in _days(first, last)):
+            supported.add(loan.holder_id)
+    people = [snap.holders[h] for h in supported if in_scope(snap.holders[h].centre_id, centre_id)]
+    by_gender = {"female": 0, "male": 0}
+    by_area = {"urban": 0, "rural": 0}
+    by_age_band = {band: 0 for band in ("18-24", "25-29", "30-35", "36+", "unspecified")}
+    for holder in people:
+        by_gender[holder.gender] += 1
+        by_area[holder.area] += 1
+        by_age_band[age_band(holder.birth_date, last)] += 1
+    enrolled = sum(
+        1
+        for h in snap.holders.values()
+        if in_scope(h.centre_id, centre_id) and in_year(h.enrolled_on)
+    )
+
+    sectors = [
+        "agriculture", "livestock", "agri_food", "handicrafts", "commerce", "services",
+        "manufacturing", "construction", "tourism", "ict", "other",
+    ]  # fmt: skip
+    created = [
+        e
+        for e in snap.enterprises.values()
+        if in_scope(e.centre_id, centre_id) and in_year(e.created_on)
+    ]
+    enterprise_sectors = dict.fromkeys(sectors, 0)
+    enterprise_areas = {"urban": 0, "rural": 0}
+    for enterprise in created:
+        enterprise_sectors[enterprise.sector] += 1
+        enterprise_areas[enterprise.area] += 1
+
+    disbursed = [
+        loan
+        for loan in snap.loans.values()
+        if in_scope(loan.centre_id, centre_id) and in_year(loan.disbursed_on)
+    ]
+
+    def split(keys: list[str], key_of: Callable[[Loan], str]) -> Json:
+        return {
+            key: {
+                "count": sum(1 for loan in disbursed if key_of(loan) == key),
+                "amount": money(
+                    sum((loan.principal for loan in disbursed if key_of(loan) == key), ZERO)
+                ),
+            }
+            for key in keys
+        }
+
+    year_flows = flows(snap, first, last, "year", centre_id)["total"]
+    year_end = portfolio(snap, last, "centre", centre_id)["total"]
+    year_coaching = coaching(snap, first, last, "kind", centre_id)
+    by_kind = {
+        kind: {"sessions": 0, "hours": "0.00"}
+        for kind in ("advice", "follow_up", "evaluation", "training", "business_relations")
+    }
+    for row in year_coaching["rows"]:
+        by_kind[row["key"]] = {"sessions": row["sessions"], "hours": row["hours"]}
+    return {
+        "year": year,
+        "centre_id": centre_id,
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+        "holders": {
+            "enrolled": enrolled,
+            "supported": len(people),
+            "by_gender": by_gender,
+            "by_area": by_area,
+            "by_age_band": by_age_band,
+        },
+        "enterprises": {
+            "created": len(created),
+            "by_sector": enterprise_sectors,
+            "by_area": enterprise_areas,
+            "jobs": impact(snap, last, "centre", centre_id)["total"]["jobs"],
+        },
+        "loans": {
+            "disbursed_count": len(disbursed),
+            "disbursed_amount": money(sum((loan.principal for loan in disbursed), ZERO)),
+            "by_sector": split(
+                [*sectors, "unspecified"],
+                lambda loan: snap.holders[loan.holder_id].sector or "unspecified",
+            ),
+            "by_lender": split(
+                [str(i) for i in sorted(snap.lenders)], lambda loan: str(loan.lender_id)
+            ),
+            "lender_names": {str(i): snap.lenders[i].name for i in sorted(snap.lenders)},
+            "collected_principal": year_flows["collected_principal"],
+            "collected_interest": year_flows["collected_interest"],
+            "on_time_repayment_rate": year_flows["on_time_repayment_rate"],
+            "par30_ratio_at_year_end": year_end["par30_ratio"],
+        },
+        "coaching": {
+            "sessions": year_coaching["total"]["sessions"],
+            "hours": year_coaching["total"]["hours"],
+            "holders_reached": year_coaching["total"]["holders_reached"],
+            "by_kind": by_kind,
+        },
+    }
+
+
+def month_ends_before(today: date, months: int) -> list[date]:
+    """The last day of each of the `months` months before today's, oldest first."""
+    ends = []
+    day = date(today.year, today.month, 1) - ONE_DAY
+    for _ in range(months):
+        ends.append(day)
+        day = date(day.year, day.month, 1) - ONE_DAY
+    return ends[::-1]
+
+
+def trend(snap: Snapshot, months: int, today: date, centre_id: int | None) -> Json:
+    points = []
+    for day in [*month_ends_before(today, months), today]:
+        total = portfolio(snap, day, "centre", centre_id)["total"]
+        points.append(
+            {
+                "as_of": day.isoformat(),
+                "active_loans": total["active_loans"],
+                "outstanding_principal": total["outstanding_principal"],
+                "par30_ratio": total["par30_ratio"],
+                "par90_ratio": total["par90_ratio"],
+            }
+        )
+    return {"months": months, "centre_id": centre_id, "points": points}

@@ -1,4 +1,4 @@
-"""The boundaries DESIGN.md pins: PAR30 counts 31 days past due, not 30; a payment on the
+"""The boundaries docs/ARITHMETIC.md pins: PAR30 counts 31 days past due, not 30; a payment on the
 as-of date counts; a write-off removes the loan from its date on; a reversed payment
 counts nowhere. Each on the history path (a past as-of date) and, where it applies, the
 current-state path (as of today).
@@ -17,8 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.holders.models import Holder
 from app.loans.models import LoanProduct
-from tests.factories import auth, make_centre, make_holder, make_lender, make_product, make_user
-from tests.reports.factories import make_loan
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.loans.factories import make_lender, make_product
+from tests.reports.factories import insert_planned_loan
+from tests.users.factories import make_user
 
 DISBURSED = date(2025, 1, 1)
 
@@ -62,7 +66,7 @@ async def test_par30_counts_31_days_past_due_not_30(
     session: AsyncSession, client: AsyncClient, settings: Settings
 ) -> None:
     holder, product, _ = await setup(session)
-    await make_loan(session, holder, product, disbursed_on=DISBURSED)
+    await insert_planned_loan(session, holder, product, disbursed_on=DISBURSED)
     headers = auth(await make_user(session, "manager"), settings)
     await session.commit()
 
@@ -95,7 +99,7 @@ async def test_par30_boundary_as_of_today(
     """The same boundary through the current-state path (loan summary columns)."""
     today = settings.today()
     holder, product, _ = await setup(session)
-    thirty = await make_loan(
+    thirty = await insert_planned_loan(
         session,
         holder,
         product,
@@ -110,7 +114,7 @@ async def test_par30_boundary_as_of_today(
     assert aging_loans(total) == {"1-30": 1}
 
     other = await make_holder(session, _["centre"])
-    await make_loan(
+    await insert_planned_loan(
         session,
         other,
         product,
@@ -130,7 +134,7 @@ async def test_a_payment_on_the_as_of_date_counts(
     session: AsyncSession, client: AsyncClient, settings: Settings
 ) -> None:
     holder, product, _ = await setup(session)
-    await make_loan(
+    await insert_planned_loan(
         session, holder, product, disbursed_on=DISBURSED, payments=[(date(2025, 3, 5), "100.00")]
     )
     headers = auth(await make_user(session, "viewer"), settings)
@@ -158,7 +162,7 @@ async def test_a_write_off_removes_the_loan_from_its_date_on(
     session: AsyncSession, client: AsyncClient, settings: Settings
 ) -> None:
     holder, product, _ = await setup(session)
-    await make_loan(
+    await insert_planned_loan(
         session,
         holder,
         product,
@@ -202,7 +206,7 @@ async def test_a_reversed_payment_counts_nowhere(
     session: AsyncSession, client: AsyncClient, settings: Settings
 ) -> None:
     holder, product, _ = await setup(session)
-    await make_loan(
+    await insert_planned_loan(
         session,
         holder,
         product,
@@ -231,7 +235,7 @@ async def test_a_loan_repaid_in_full_leaves_the_portfolio_and_counts_as_closed(
     session: AsyncSession, client: AsyncClient, settings: Settings
 ) -> None:
     holder, product, _ = await setup(session)
-    loan = await make_loan(
+    loan = await insert_planned_loan(
         session,
         holder,
         product,

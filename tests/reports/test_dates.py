@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import Date, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.sql import AddMonths
 from app.reports.dates import (
     Interval,
     add_months,
@@ -15,7 +16,6 @@ from app.reports.dates import (
     periods,
     years_before,
 )
-from app.reports.sql import AddMonths
 from tests.reports.reference import age_at, plus_months
 
 EDGE_DAYS = [

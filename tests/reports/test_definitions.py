@@ -1,4 +1,4 @@
-"""DESIGN.md's definitions on hand-built cases, each figure worked out by hand (not by the
+"""The definitions of docs/ARITHMETIC.md on hand-built cases, each figure worked out by hand (not by the
 reference implementation): who counts as reached or coached, and the month-end and
 same-day edges of impact, portfolio and flows."""
 
@@ -10,8 +10,13 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from tests.factories import auth, make_centre, make_holder, make_lender, make_product, make_user
-from tests.reports.factories import make_coaching_session, make_loan
+from tests.centres.factories import make_centre
+from tests.coaching.factories import make_coaching_session
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.loans.factories import make_lender, make_product
+from tests.reports.factories import insert_planned_loan
+from tests.users.factories import make_user
 
 
 async def get_report(
@@ -61,21 +66,25 @@ async def test_a_holder_marked_absent_is_neither_reached_nor_coached(
     youssef = await make_holder(session, centre, gender="male")
     workshop = {amina: "present", karim: "present", salma: "absent", youssef: "absent"}
     await make_coaching_session(
-        session, adviser, held_on=date(2025, 3, 10), attendance=workshop, minutes=90
+        session,
+        adviser,
+        list(workshop),
+        held_on=date(2025, 3, 10),
+        absent=[holder for holder, mark in workshop.items() if mark == "absent"],
+        duration_minutes=90,
     )
     await make_coaching_session(
         session,
         adviser,
+        [salma],
         held_on=date(2025, 3, 20),
-        attendance={salma: "absent"},
+        absent=[salma],
         kind="training",
     )
-    await make_coaching_session(
-        session, adviser, held_on=date(2025, 5, 1), attendance={salma: "present"}
-    )
+    await make_coaching_session(session, adviser, [salma], held_on=date(2025, 5, 1))
     product = await make_product(session, await make_lender(session), annual_rate=Decimal("0.00"))
     # Within 6 months of Salma's first session attended (05-01), not of the 03-10 one.
-    await make_loan(session, salma, product, disbursed_on=date(2025, 10, 15))
+    await insert_planned_loan(session, salma, product, disbursed_on=date(2025, 10, 15))
     headers = auth(await make_user(session, "manager"), settings)
     await session.commit()
 

@@ -8,8 +8,8 @@ from datetime import date, timedelta
 import pytest
 
 from tests.reports import reference
-from tests.reports.conftest import EDGES, IMPACT_DATES, PORTFOLIO_DATES, TODAY
 from tests.reports.edges import BAND_AGES, PAST_DUE_DAYS, birthday_years_before, shift_months
+from tests.reports.plan import EDGES, IMPACT_DATES, PORTFOLIO_DATES, TODAY
 from tests.reports.reference import Snapshot, is_outstanding, loan_position
 
 ONE_DAY = timedelta(days=1)

@@ -21,7 +21,7 @@ from app.reports.render import (
     Column,
     Kind,
 )
-from tests.reports.conftest import TODAY
+from tests.reports.plan import TODAY
 
 PAST = (TODAY - timedelta(days=45)).isoformat()
 FROM, TO = (TODAY - timedelta(days=365)).isoformat(), TODAY.isoformat()

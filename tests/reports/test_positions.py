@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.loans.models import LoanTransaction
 from app.loans.positions import current_loan_positions, loan_positions_as_of
-from tests.reports.conftest import TODAY
 from tests.reports.generator import GeneratedPortfolio
+from tests.reports.plan import TODAY
 from tests.reports.reference import Snapshot, is_outstanding, loan_position
 
 PAST_DATES = [

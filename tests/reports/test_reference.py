@@ -8,14 +8,8 @@ import pytest
 from httpx import AsyncClient
 
 from tests.reports import reference
-from tests.reports.conftest import (
-    COACHING_RANGES,
-    FLOW_RANGES,
-    IMPACT_DATES,
-    PORTFOLIO_DATES,
-    TODAY,
-)
 from tests.reports.generator import GeneratedPortfolio
+from tests.reports.plan import COACHING_RANGES, FLOW_RANGES, IMPACT_DATES, PORTFOLIO_DATES, TODAY
 from tests.reports.reference import Snapshot
 
 PORTFOLIO_GROUPS = [

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.core.config import Settings
 from app.core.db import create_sessionmaker
 from app.main import create_app
-from tests.conftest import alembic_config
-from tests.factories import auth
+from tests.database import alembic_config
+from tests.helpers import auth
 from tests.loans.factories import make_active_loan, make_world
 
 

@@ -8,11 +8,13 @@ from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from tests.factories import auth, make_user
+from tests.helpers import auth
 from tests.reports import reference
-from tests.reports.conftest import TODAY, centre_user
+from tests.reports.factories import centre_user
 from tests.reports.generator import GeneratedPortfolio
+from tests.reports.plan import TODAY
 from tests.reports.reference import Snapshot
+from tests.users.factories import make_user
 
 PAST = (TODAY - timedelta(days=45)).isoformat()
 RANGE = {"from": (TODAY - timedelta(days=365)).isoformat(), "to": TODAY.isoformat()}

@@ -16,9 +16,12 @@ from app.core.config import Settings
 from app.loans import lifecycle, repayments
 from app.loans.models import Loan
 from app.users.service import actor_of
-from tests.factories import auth, make_centre, make_holder, make_lender, make_product, make_user
-from tests.loans.factories import make_active_loan, repay
+from tests.centres.factories import make_centre
+from tests.helpers import auth
+from tests.holders.factories import make_holder
+from tests.loans.factories import make_active_loan, make_lender, make_product, repay
 from tests.reports import reference
+from tests.users.factories import make_user
 
 AS_OF_DATES = [
     date(2025, 1, 14),

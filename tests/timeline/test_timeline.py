@@ -8,22 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.audit import AuditEvent
 from app.core.config import Settings
-from tests.factories import (
-    auth,
-    make_centre,
-    make_enterprise,
-    make_holder,
-    make_lender,
-    make_product,
-    make_user,
-)
-from tests.holders.factories import recorded_statements, selects
-from tests.timeline.factories import (
-    make_coaching_session,
-    make_follow_up,
-    make_loan,
-    make_transaction,
-)
+from tests.centres.factories import make_centre
+from tests.coaching.factories import make_coaching_session
+from tests.enterprises.factories import make_enterprise
+from tests.followups.factories import make_follow_up
+from tests.helpers import auth, recorded_statements, selects
+from tests.holders.factories import make_holder
+from tests.loans.factories import make_lender, make_loan, make_product, make_transaction
+from tests.users.factories import make_user
 
 Item = tuple[str, str, int, str]
 
@@ -56,7 +48,9 @@ async def test_timeline_merges_every_source_newest_first_and_paginates(
     await make_coaching_session(session, adviser, [other], held_on=date(2024, 7, 1))
 
     workshop = await make_enterprise(session, centre, [holder, other], name="Atelier Nour")
-    visit = await make_follow_up(session, workshop, adviser, visited_on=date(2024, 9, 1))
+    visit = await make_follow_up(
+        session, workshop, adviser, visited_on=date(2024, 9, 1), risk_level="low"
+    )
     call = await make_follow_up(
         session,
         workshop,
@@ -253,7 +247,13 @@ async def test_absent_participant_is_marked(
     adviser = await make_user(session, role="adviser", centre=centre)
     holder = await make_holder(session, centre)
     coaching = await make_coaching_session(
-        session, adviser, [holder], attendance="absent", mode="video", kind="business_relations"
+        session,
+        adviser,
+        [holder],
+        absent=[holder],
+        mode="video",
+        kind="business_relations",
+        topic="Business plan",
     )
     await session.commit()
     response = await client.get(

@@ -1,25 +1,37 @@
-"""Portable SQL building blocks: month arithmetic, calendar parts, exact money sums.
+"""Portable SQL building blocks: day and month arithmetic, calendar parts, exact money
+sums.
 
-Each construct compiles to the same result on SQLite and PostgreSQL, so the report
-queries are written once.
+Each construct compiles to the same result on SQLite and PostgreSQL, so the queries that
+use them are written once.
 """
 
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Integer, Select, cast, extract, func, literal_column, type_coerce
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    cast,
+    extract,
+    func,
+    literal,
+    literal_column,
+    type_coerce,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from app.loans.models import MONEY
+from app.core.money import MONEY
 
 __all__ = [
     "AddMonths",
     "AnySelect",
+    "days_after",
     "money",
     "money_sum",
     "month_of",
@@ -92,3 +104,28 @@ def money_sum(expression: Any) -> ColumnElement[Decimal]:
 
 def zero_money() -> ColumnElement[Decimal]:
     return cast(literal_column("0"), MONEY)
+
+
+class days_after(FunctionElement[date]):
+    """`day + days` as a date: `date(day, '+N days')` on SQLite, `day + N` on PostgreSQL."""
+
+    type = Date()
+    name = "days_after"
+    inherit_cache = True
+
+    def __init__(self, day: ColumnElement[Any], days: int) -> None:
+        super().__init__(day, literal(days, Integer()))
+
+
+@compiles(days_after, "sqlite")
+def _days_after_sqlite(element: days_after, compiler: SQLCompiler, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return (
+        f"date({compiler.process(day, **kw)}, printf('%+d days', {compiler.process(days, **kw)}))"
+    )
+
+
+@compiles(days_after, "postgresql")
+def _days_after_postgresql(element: days_after, compiler: SQLCompiler, **kw: Any) -> str:
+    day, days = list(element.clauses)
+    return f"(CAST({compiler.process(day, **kw)} AS DATE) + CAST({compiler.process(days, **kw)} AS INTEGER))"

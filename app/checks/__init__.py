@@ -1,0 +1,1 @@
+"""Consistency checks of stored data, run from the `tracker` command."""

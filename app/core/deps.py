@@ -1,0 +1,54 @@
+"""The dependencies every router uses: the settings and the authenticated caller.
+
+They live in core, below every domain, so that any domain's router may use them (the
+centres router too, which the users domain itself depends on). Who the token names is
+answered by the users domain through `request.app.state.load_actor`, which
+`app.main.create_app` sets: core knows no domain.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import SessionDep
+from app.core.errors import Unauthorized
+from app.core.scope import Actor
+from app.core.security import decode_access_token
+
+ActorLoader = Callable[[AsyncSession, int], Awaitable[Actor | None]]
+"""The active user with this id as an `Actor`, or None when unknown or inactive."""
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+async def current_user(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    if not token:
+        raise Unauthorized()
+    user_id = decode_access_token(token, settings.signing_key)
+    if user_id is None:
+        raise Unauthorized("The token is invalid or has expired.")
+    load_actor: ActorLoader = request.app.state.load_actor
+    actor = await load_actor(session, user_id)
+    if actor is None:
+        raise Unauthorized("The token's user no longer exists or is inactive.")
+    return actor
+
+
+CurrentUser = Annotated[Actor, Depends(current_user)]
