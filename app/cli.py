@@ -266,6 +266,30 @@ def _national_portfolio(
     return outcome.credentials
 
 
+@cli.command("import")
+def import_command(
+    kind: Annotated[str, typer.Argument(help="holders, enterprises, loans or repayments.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or XLSX.")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")] = (
+        False
+    ),
+    centre: Annotated[
+        str | None, typer.Option(help="Centre code of rows without centre_code.")
+    ] = None,
+    as_email: Annotated[
+        str | None, typer.Option("--as", help="Import as this user (default: the first admin).")
+    ] = None,
+) -> None:
+    """Import a CSV or XLSX file as POST /api/v1/imports/KIND does; prints the same report."""
+    import json
+
+    from app.imports.command import run_command
+
+    code, output = run_command(kind, file, dry_run=dry_run, centre=centre, as_email=as_email)
+    typer.echo(json.dumps(output, ensure_ascii=False, indent=2), err=code != 0)
+    raise typer.Exit(code=code)
+
+
 @cli.command("serve")
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",

@@ -33,6 +33,9 @@ from app.enterprises.router import router as enterprises_router
 from app.followups.router import me_router as worklist_router
 from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
+from app.imports.router import UPLOAD_BODY_BYTES, handle_import_rejected
+from app.imports.router import router as imports_router
+from app.imports.service import ImportRejected
 from app.loans.router import router as loans_router
 from app.pages.router import router as pages_router
 from app.pages.static import mount_static
@@ -77,6 +80,11 @@ TAGS = [
     {
         "name": "reports",
         "description": "Portfolio at risk, flows, coaching and impact (JSON, CSV, Excel).",
+    },
+    {
+        "name": "imports",
+        "description": "Spreadsheets of holders, enterprises and loans, and lenders' "
+        "repayment statements (CSV or XLSX), all or nothing.",
     },
     {"name": "audit", "description": "Who changed what and when."},
     {"name": "sync", "description": "A day's field work queued offline, sent in one batch."},
@@ -189,10 +197,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         follow_ups_router,
         worklist_router,
         reports_router,
+        imports_router,
     ):
         app.include_router(router, dependencies=[Depends(known_centre_param)])
     # No request-wide session on the batch route: its operations run as requests of their own.
     app.include_router(sync_router)
+    app.add_exception_handler(ImportRejected, handle_import_rejected)
     build_openapi = app.openapi
 
     def openapi_with_examples() -> dict[str, Any]:
@@ -204,7 +214,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = openapi_with_examples  # type: ignore[method-assign]
     # Added innermost first: headers and the request id wrap everything, so that even a
     # 413 or a 503 from the guards carries them.
-    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        uploads={imports_router.prefix + "/": UPLOAD_BODY_BYTES},
+    )
     app.add_middleware(SchemaGuard, check=schema_check)
     if settings.metrics_enabled:
         app.add_middleware(MetricsMiddleware)

@@ -1,5 +1,7 @@
 """The audit trail: one helper that every write calls."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -10,6 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UTCDateTime, utcnow
+
+SUMMARISED = "audit_summarised"
+"""Session flag: per-record events are folded into one summary event that the caller writes
+(an import is one `import` event with its counts, not thousands of `create` events)."""
 
 SECRET_FIELDS = frozenset({"password", "password_hash", "token", "access_token", "secret_key"})
 
@@ -60,6 +66,8 @@ async def record(
     centre_id: int | None = None,
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Add an audit event to the session's transaction; inside `summarised` the event is
+    built but not stored."""
     event = AuditEvent(
         actor_id=actor_id,
         action=action,
@@ -68,9 +76,26 @@ async def record(
         centre_id=centre_id,
         changes={k: v for k, v in (changes or {}).items() if k not in SECRET_FIELDS},
     )
+    if session.info.get(SUMMARISED):
+        return event
     session.add(event)
     await session.flush()
     return event
+
+
+def is_summarised(session: AsyncSession) -> bool:
+    """Whether per-record events are folded into a summary (so need not be built at all)."""
+    return bool(session.info.get(SUMMARISED))
+
+
+@contextmanager
+def summarised(session: AsyncSession) -> Iterator[None]:
+    """Within the block, `record` stores nothing: the caller records one summary event."""
+    session.info[SUMMARISED] = True
+    try:
+        yield
+    finally:
+        session.info.pop(SUMMARISED, None)
 
 
 async def record_update(

@@ -139,11 +139,15 @@ async def refused_nul(scope: Scope, send: Send) -> bool:
 
 
 class BodyGuard:
-    """Refuses bodies over the limit (413) and non-JSON bodies on JSON endpoints (415)."""
+    """Refuses bodies over the limit (413) and non-JSON bodies on JSON endpoints (415).
+    Paths under an `uploads` prefix take multipart files up to that prefix's limit."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, uploads: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.uploads = uploads or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and await refused_nul(scope, send):
@@ -153,17 +157,26 @@ class BodyGuard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        upload_limit = next(
+            (limit for prefix, limit in self.uploads.items() if scope["path"].startswith(prefix)),
+            None,
+        )
+        max_body_bytes = self.max_body_bytes if upload_limit is None else upload_limit
+        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             await send_problem(
                 send,
                 413,
                 "Request body too large",
-                f"Bodies are limited to {self.max_body_bytes} bytes.",
+                f"Bodies are limited to {max_body_bytes} bytes.",
             )
             return
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         has_body = length not in (None, "0") or "transfer-encoding" in headers
-        expects_json = scope["path"].startswith("/api/") and scope["path"] not in FORM_PATHS
+        expects_json = (
+            scope["path"].startswith("/api/")
+            and scope["path"] not in FORM_PATHS
+            and upload_limit is None
+        )
         if (
             expects_json
             and has_body
@@ -188,12 +201,12 @@ class BodyGuard:
                 break  # the client went away
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_body_bytes:
+            if received > max_body_bytes:
                 await send_problem(
                     send,
                     413,
                     "Request body too large",
-                    f"Bodies are limited to {self.max_body_bytes} bytes.",
+                    f"Bodies are limited to {max_body_bytes} bytes.",
                 )
                 return
             chunks.append(chunk)

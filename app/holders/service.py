@@ -1,11 +1,11 @@
 """Project holders: registration, validation, search, scope and data protection (law 09-08)."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from app.core import audit
 from app.core.audit import AuditEvent
 from app.core.concurrency import ensure_if_match
 from app.core.db import utcnow
-from app.core.errors import Conflict, RuleViolation
+from app.core.errors import Conflict, DomainError, RuleViolation
 from app.core.pagination import PageParams, paginate
 from app.core.params import fits_id_column
 from app.core.patching import apply_changes, patch_values
@@ -130,7 +130,8 @@ async def ensure_holders_of_centre(
 async def ensure_national_id_free(
     session: AsyncSession, national_id: str, exclude_id: int | None = None
 ) -> None:
-    """CINs are stored upper-case, so equality catches a duplicate typed in any case."""
+    """CINs are stored upper-case, so equality catches a duplicate typed in any case (new
+    holders: `check_new_holders`)."""
     stmt = select(Holder.id).where(Holder.national_id == national_id)
     if exclude_id is not None:
         stmt = stmt.where(Holder.id != exclude_id)
@@ -190,11 +191,9 @@ async def get_holder(session: AsyncSession, actor: Actor, holder_id: int) -> Hol
     return await get_in_scope(session, actor, Holder, holder_id, "Holder")
 
 
-async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
-    """The holder, who may apply for a loan: in the caller's scope, and neither dropped out
-    nor anonymised (422 naming `holder_id` otherwise)."""
-    stmt = visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
-    holder = (await session.execute(stmt)).scalar_one_or_none()
+def ensure_borrower(holder: Holder | None) -> Holder:
+    """A holder found in the caller's scope may borrow unless dropped out or anonymised
+    (422 naming `holder_id` otherwise, also when not found)."""
     if holder is None:
         raise RuleViolation("holder_id", "no such holder in your scope")
     if holder.status == "dropped" or holder.anonymised_at is not None:
@@ -202,6 +201,82 @@ async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int)
             "holder_id", "the holder has left the programme (dropped or anonymised)"
         )
     return holder
+
+
+async def ensure_may_borrow(session: AsyncSession, actor: Actor, holder_id: int) -> Holder:
+    """The holder, who may apply for a loan: in the caller's scope, and neither dropped out
+    nor anonymised (422 naming `holder_id` otherwise)."""
+    stmt = visible_to(select(Holder), Holder.centre_id, actor).where(Holder.id == holder_id)
+    return ensure_borrower((await session.execute(stmt)).scalar_one_or_none())
+
+
+async def holders_in_scope(
+    session: AsyncSession, actor: Actor, holder_ids: Collection[int]
+) -> dict[int, Holder]:
+    """The holders of these ids that the caller sees, one statement per thousand."""
+    found: dict[int, Holder] = {}
+    unique = sorted(set(holder_ids))
+    for start in range(0, len(unique), 1000):
+        stmt = visible_to(select(Holder), Holder.centre_id, actor).where(
+            Holder.id.in_(unique[start : start + 1000])
+        )
+        found.update((holder.id, holder) for holder in (await session.execute(stmt)).scalars())
+    return found
+
+
+async def check_new_holders(
+    session: AsyncSession,
+    actor: Actor,
+    rows: Sequence[dict[str, Any]],
+    *,
+    today: date,
+    youth: YouthRange,
+) -> list[dict[str, Any] | DomainError]:
+    """The rules of a new holder, applied to each of `rows` in this order: the centre
+    (`resolve_centre`), the adviser (`ensure_adviser_of_centre`), `enrolled_on` defaulting to today,
+    the age at enrolment (`ensure_youth_age`) and a national id that no holder has (nor an earlier
+    row). Each row gives its values ready to store, or the error it breaks. Lookups are
+    shared by the rows: one per distinct centre and adviser, one for all national ids."""
+    centres: dict[int | None, int | DomainError] = {}
+    advisers: dict[tuple[int, int], DomainError | None] = {}
+    taken = await taken_national_ids(session, [row["national_id"] for row in rows])
+    outcomes: list[dict[str, Any] | DomainError] = []
+    for row in rows:
+        values = dict(row)
+        try:
+            requested = values.get("centre_id")
+            if requested not in centres:
+                try:
+                    centres[requested] = await resolve_centre(session, actor, requested)
+                except DomainError as exc:
+                    centres[requested] = exc
+            centre = centres[requested]
+            if isinstance(centre, DomainError):
+                raise centre
+            values["centre_id"] = centre
+            if values.get("adviser_id") is not None:
+                key = (values["adviser_id"], centre)
+                if key not in advisers:
+                    try:
+                        await ensure_adviser_of_centre(session, *key)
+                        advisers[key] = None
+                    except DomainError as exc:
+                        advisers[key] = exc
+                if (error := advisers[key]) is not None:
+                    raise error
+            values["enrolled_on"] = values.get("enrolled_on") or today
+            ensure_youth_age(values["birth_date"], values["enrolled_on"], today, youth)
+            if values["national_id"] in taken:
+                raise duplicate_national_id()
+            taken.add(values["national_id"])
+        except DomainError as exc:
+            outcomes.append(exc)
+            continue
+        values["search_text"] = holder_search_text(
+            values["first_name"], values["last_name"], values["national_id"]
+        )
+        outcomes.append(values)
+    return outcomes
 
 
 async def create_holder(
@@ -215,31 +290,84 @@ async def create_holder(
     """Register a holder (advisers, managers and admins, in their scope)."""
     values = body.model_dump()
     actor.require(*WRITERS)
-    values["centre_id"] = await resolve_centre(session, actor, values.get("centre_id"))
-    if values.get("adviser_id") is not None:
-        await ensure_adviser_of_centre(session, values["adviser_id"], values["centre_id"])
-    values["enrolled_on"] = values.get("enrolled_on") or today
-    ensure_youth_age(values["birth_date"], values["enrolled_on"], today, youth)
-    await ensure_national_id_free(session, values["national_id"])
-    holder = Holder(
-        **values,
-        search_text=holder_search_text(
-            values["first_name"], values["last_name"], values["national_id"]
-        ),
-        version=1,
-    )
+    [checked] = await check_new_holders(session, actor, [values], today=today, youth=youth)
+    if isinstance(checked, DomainError):
+        raise checked
+    holder = Holder(**checked, version=1)
     session.add(holder)
     await flush_holder(session)
+    await audit_creation(session, actor, holder.id, checked)
+    return holder
+
+
+async def create_holders(
+    session: AsyncSession,
+    actor: Actor,
+    bodies: Sequence[HolderCreate],
+    *,
+    today: date,
+    youth: YouthRange,
+) -> list[int | DomainError]:
+    """Register many holders at once (imports): `create_holder`'s rules for each body, then
+    one multi-row INSERT of the valid ones. Each body gives its new id or its error."""
+    actor.require(*WRITERS)
+    rows = [body.model_dump() for body in bodies]
+    outcomes = await check_new_holders(session, actor, rows, today=today, youth=youth)
+    valid = [values for values in outcomes if not isinstance(values, DomainError)]
+    ids: list[int] = []
+    if valid:
+        stamp = utcnow()
+        stmt = insert(Holder).returning(Holder.id, sort_by_parameter_order=True)
+        try:
+            result = await session.execute(
+                stmt,
+                [
+                    {**values, "version": 1, "created_at": stamp, "updated_at": stamp}
+                    for values in valid
+                ],
+            )
+        except IntegrityError as exc:
+            if "national_id" in str(exc.orig):
+                raise duplicate_national_id() from None
+            raise
+        ids = list(result.scalars())
+    new_ids = iter(ids)
+    created: list[int | DomainError] = []
+    for values in outcomes:
+        if isinstance(values, DomainError):
+            created.append(values)
+            continue
+        holder_id = next(new_ids)
+        await audit_creation(session, actor, holder_id, values)
+        created.append(holder_id)
+    return created
+
+
+async def audit_creation(
+    session: AsyncSession, actor: Actor, holder_id: int, values: dict[str, Any]
+) -> None:
+    if audit.is_summarised(session):
+        return
     await audit.record(
         session,
         actor_id=actor.id,
         action="create",
         entity="holder",
-        entity_id=holder.id,
-        centre_id=holder.centre_id,
-        changes=audit.snapshot(values),
+        entity_id=holder_id,
+        centre_id=values["centre_id"],
+        changes=audit.snapshot({k: v for k, v in values.items() if k != "search_text"}),
     )
-    return holder
+
+
+async def taken_national_ids(session: AsyncSession, national_ids: Sequence[str]) -> set[str]:
+    """Which of these national ids a holder already has (one statement per thousand)."""
+    taken: set[str] = set()
+    unique = sorted(set(national_ids))
+    for start in range(0, len(unique), 1000):
+        chunk = unique[start : start + 1000]
+        stmt = select(Holder.national_id).where(Holder.national_id.in_(chunk))
+        taken.update(n for n in (await session.execute(stmt)).scalars() if n is not None)
+    return taken
 
 
 async def update_holder(

@@ -10,9 +10,11 @@ from app.core.errors import RuleViolation
 from app.core.money import round_money
 from app.core.scope import Actor
 from app.enterprises.service import ensure_owned_by
+from app.holders.models import Holder
 from app.holders.service import ensure_may_borrow
 from app.loans.models import Loan, LoanProduct, LoanStatus
 from app.loans.products import ensure_within_ceiling
+from app.loans.references import ensure_reference_free, flush_with_reference
 from app.loans.rules import APPLY_ROLES, ZERO, ensure_not_in_future, record_event
 from app.loans.schedule import ScheduledInstallment, ScheduleTerms, generate_schedule
 
@@ -31,6 +33,8 @@ class LoanApplication:
     grace_periods: int | None = None
     annual_rate: Decimal | None = None
     applied_on: date | None = None
+    reference: str | None = None
+    """The lender's own loan number; unique per lender (409 when taken)."""
 
 
 def preview_schedule(
@@ -146,25 +150,50 @@ async def apply_for_loan(
     product's bounds; grace_periods (default 0) exceeds the product's maximum or is not
     below the term; applied_on (default today) is in the future. The loan copies lender,
     frequency, interest method and amortization from the product, the rate too unless one
-    is given, and its centre from the holder.
+    is given, and its centre from the holder. A `reference` the lender already gave another
+    loan is a 409.
     """
     actor.require(*APPLY_ROLES)
+    holder = await ensure_may_borrow(session, actor, application.holder_id)
+    product = await session.get(LoanProduct, application.product_id)
+    loan = await new_application(
+        session, actor, application, holder, product, today=today, legal_ceiling=legal_ceiling
+    )
+    await ensure_reference_free(session, loan.lender_id, application.reference)
+    session.add(loan)
+    await flush_with_reference(session)
+    await record_application(session, actor, loan)
+    return loan
+
+
+async def new_application(
+    session: AsyncSession,
+    actor: Actor,
+    application: LoanApplication,
+    holder: Holder,
+    product: LoanProduct | None,
+    *,
+    today: date,
+    legal_ceiling: Decimal,
+) -> Loan:
+    """The application's rules once its holder may borrow (`ensure_may_borrow`): the
+    enterprise, the product, the ceiling and the product's bounds, applied_on not in the
+    future. Returns the new `submitted` loan, not yet added to the session."""
     principal = round_money(application.principal)
     annual_rate = application.annual_rate
     if annual_rate is not None:
         annual_rate = round_money(annual_rate)
-    holder = await ensure_may_borrow(session, actor, application.holder_id)
     enterprise_id = application.enterprise_id
     if enterprise_id is not None:
         await ensure_owned_by(session, actor, enterprise_id, holder.id, holder.centre_id)
-    product = ensure_offered(await session.get(LoanProduct, application.product_id))
+    product = ensure_offered(product)
     ensure_within_ceiling("principal", principal, legal_ceiling)
     term = application.term
     grace = 0 if application.grace_periods is None else application.grace_periods
     ensure_fits_product(product, principal, term, grace)
     applied = today if application.applied_on is None else application.applied_on
     ensure_not_in_future("applied_on", applied, today)
-    loan = Loan(
+    return Loan(
         centre_id=holder.centre_id,
         holder_id=holder.id,
         enterprise_id=enterprise_id,
@@ -178,6 +207,7 @@ async def apply_for_loan(
         amortization=product.amortization,
         grace_periods=grace,
         purpose=application.purpose,
+        reference=application.reference,
         status=LoanStatus.submitted,
         applied_on=applied,
         outstanding_principal=ZERO,
@@ -186,22 +216,23 @@ async def apply_for_loan(
         created_by=actor.id,
         version=1,
     )
-    session.add(loan)
-    await session.flush()
+
+
+async def record_application(session: AsyncSession, actor: Actor, loan: Loan) -> None:
     await record_event(
         session,
         actor,
         loan,
         "apply",
         {
-            "holder_id": holder.id,
-            "enterprise_id": enterprise_id,
-            "product_id": product.id,
-            "principal": principal,
+            "holder_id": loan.holder_id,
+            "enterprise_id": loan.enterprise_id,
+            "product_id": loan.product_id,
+            "principal": loan.principal,
             "annual_rate": loan.annual_rate,
-            "term": term,
-            "grace_periods": grace,
-            "applied_on": applied,
+            "term": loan.term,
+            "grace_periods": loan.grace_periods,
+            "applied_on": loan.applied_on,
+            "reference": loan.reference,
         },
     )
-    return loan

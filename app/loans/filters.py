@@ -23,6 +23,7 @@ class LoanFilters:
     status: str | None = None
     in_arrears: bool | None = None
     min_days_past_due: int | None = None
+    reference: str | None = None
 
 
 def in_arrears_condition(today: date) -> Any:
@@ -45,6 +46,7 @@ def filtered_loans(actor: Actor, filters: LoanFilters, today: date) -> Select[Lo
         (Loan.lender_id, filters.lender_id),
         (Loan.product_id, filters.product_id),
         (Loan.status, filters.status),
+        (Loan.reference, filters.reference),
     ]
     for column, value in equal_to:
         if value is not None:

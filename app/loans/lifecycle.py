@@ -1,6 +1,7 @@
 """A loan's life after its application: approval, rejection, disbursement and write-off."""
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,7 +11,7 @@ from app.core.scope import Actor
 from app.loans import ledger
 from app.loans.applications import build_schedule
 from app.loans.ledger_store import latest_payment_on, set_summary
-from app.loans.models import Installment, Loan, LoanStatus, TransactionKind
+from app.loans.models import Installment, Loan, LoanStatus, LoanTransaction, TransactionKind
 from app.loans.rules import (
     APPROVE_ROLES,
     DISBURSE_ROLES,
@@ -36,6 +37,15 @@ async def approve_loan(
     """submitted -> approved (admins and managers; 409 from any other status).
     approved_on defaults to today; not before applied_on, not in the future (422)."""
     loan = await get_loan_for_write(session, actor, loan_id, APPROVE_ROLES)
+    approve(loan, today=today, approved_on=approved_on)
+    await session.flush()
+    await record_event(session, actor, loan, "approve", {"approved_on": loan.approved_on})
+    return loan
+
+
+def approve(loan: Loan, *, today: date, approved_on: date | None) -> None:
+    """The approval's rules and its change to the loan (not written): submitted only (409),
+    approved_on (default today) not before applied_on, not in the future (422)."""
     ensure_status(loan, "approved", LoanStatus.submitted)
     approved = today if approved_on is None else approved_on
     ensure_not_in_future("approved_on", approved, today)
@@ -43,9 +53,6 @@ async def approve_loan(
         raise RuleViolation("approved_on", "must not be before applied_on")
     loan.status = LoanStatus.approved
     loan.approved_on = approved
-    await session.flush()
-    await record_event(session, actor, loan, "approve", {"approved_on": approved})
-    return loan
 
 
 async def reject_loan(
@@ -80,6 +87,21 @@ async def disburse_loan(
     transaction, and sets first_due_on to the first installment's due date.
     """
     loan = await get_loan_for_write(session, actor, loan_id, DISBURSE_ROLES)
+    unpaid = disburse(loan, today=today, disbursed_on=disbursed_on, first_due_on=first_due_on)
+    await session.execute(insert(Installment), installment_rows(loan.id, unpaid))
+    session.add(disbursement_entry(loan, actor))
+    await session.flush()  # one UPDATE of the loan: its version goes up by one
+    await record_disbursement(session, actor, loan)
+    return loan
+
+
+def disburse(
+    loan: Loan, *, today: date, disbursed_on: date, first_due_on: date | None
+) -> list[ledger.InstallmentState]:
+    """The disbursement's rules and its change to the loan (not written): approved only
+    (409), disbursed_on not before approved_on nor in the future, first_due_on not before
+    disbursed_on (422). Returns the schedule's installments, nothing paid yet; the loan
+    becomes active with its first due date and summary columns set."""
     ensure_status(loan, "disbursed", LoanStatus.approved)
     ensure_not_in_future("disbursed_on", disbursed_on, today)
     if loan.approved_on is not None and disbursed_on < loan.approved_on:
@@ -102,45 +124,50 @@ async def disburse_loan(
         )
         for item in schedule
     ]
-    await session.execute(
-        insert(Installment),
-        [
-            {
-                "loan_id": loan.id,
-                "seq": state.seq,
-                "due_on": state.due_on,
-                "principal_due": state.principal_due,
-                "interest_due": state.interest_due,
-                "principal_paid": ZERO,
-                "interest_paid": ZERO,
-                "paid_off_on": state.paid_off_on,
-            }
-            for state in unpaid
-        ],
-    )
-    session.add(
-        new_entry(
-            loan,
-            actor,
-            TransactionKind.disbursement,
-            loan.principal,
-            disbursed_on,
-            principal=loan.principal,
-        )
-    )
     loan.status = LoanStatus.active
     loan.disbursed_on = disbursed_on
     loan.first_due_on = schedule[0].due_on
-    set_summary(loan, unpaid, None)  # one UPDATE of the loan: its version goes up by one
-    await session.flush()
+    set_summary(loan, unpaid, None)
+    return unpaid
+
+
+def installment_rows(loan_id: int, unpaid: list[ledger.InstallmentState]) -> list[dict[str, Any]]:
+    """The `installments` rows of a schedule just disbursed."""
+    return [
+        {
+            "loan_id": loan_id,
+            "seq": state.seq,
+            "due_on": state.due_on,
+            "principal_due": state.principal_due,
+            "interest_due": state.interest_due,
+            "principal_paid": ZERO,
+            "interest_paid": ZERO,
+            "paid_off_on": state.paid_off_on,
+        }
+        for state in unpaid
+    ]
+
+
+def disbursement_entry(loan: Loan, actor: Actor) -> LoanTransaction:
+    assert loan.disbursed_on is not None
+    return new_entry(
+        loan,
+        actor,
+        TransactionKind.disbursement,
+        loan.principal,
+        loan.disbursed_on,
+        principal=loan.principal,
+    )
+
+
+async def record_disbursement(session: AsyncSession, actor: Actor, loan: Loan) -> None:
     await record_event(
         session,
         actor,
         loan,
         "disburse",
-        {"disbursed_on": disbursed_on, "first_due_on": loan.first_due_on},
+        {"disbursed_on": loan.disbursed_on, "first_due_on": loan.first_due_on},
     )
-    return loan
 
 
 async def write_off_loan(

@@ -82,6 +82,7 @@ class Loan(Versioned, Base):
         Index("ix_loans_product_id", "product_id"),
         Index("ix_loans_lender_id", "lender_id"),
         Index("ix_loans_status_oldest_unpaid", "status", "oldest_unpaid_due_on"),
+        UniqueConstraint("lender_id", "reference", name="uq_loans_lender_reference"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -98,6 +99,8 @@ class Loan(Versioned, Base):
     amortization: Mapped[str] = mapped_column(String(20))
     grace_periods: Mapped[int] = mapped_column(Integer, default=0)
     purpose: Mapped[str] = mapped_column(Text)
+    # The lender's own loan number, unique per lender; how a lender's statement names the loan.
+    reference: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(12))
     applied_on: Mapped[date] = mapped_column(Date)
     approved_on: Mapped[date | None] = mapped_column(Date)

@@ -4,23 +4,25 @@ endpoints of `app.loans.products_router`."""
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Query, Response, status
 
 from app.core.concurrency import set_etag
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
 from app.core.idempotency import IDEMPOTENT, IdempotentRoute
-from app.core.openapi import ACTION, CREATE, LIST, READ, errors, roles_doc
+from app.core.openapi import ACTION, CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
+from app.core.patching import patch_values
 from app.core.roles import READERS
 from app.core.scope import centre_filter
-from app.loans import applications, filters, lifecycle, reads, repayments, rules
+from app.loans import applications, filters, lifecycle, reads, references, repayments, rules
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
 from app.loans.schedule import ScheduledInstallment, schedule_totals
 from app.loans.schemas import (
+    LenderReference,
     LoanApply,
     LoanApprove,
     LoanDisburse,
@@ -29,6 +31,7 @@ from app.loans.schemas import (
     LoanScheduleLineOut,
     LoanScheduleOut,
     LoanScheduleTotalsOut,
+    LoanUpdate,
     LoanWriteOff,
     RepaymentCreate,
     RepaymentOut,
@@ -139,7 +142,7 @@ async def respond_with_loan(
     "`centre_id`, `holder_id`, `enterprise_id`, `lender_id`, `product_id`, `status`, "
     "`in_arrears` (active with an installment due before today not fully paid), "
     "`min_days_past_due` (active and the oldest unpaid installment due at least that many "
-    "days ago; 0 keeps all). A `centre_id` outside the caller's scope is 404.",
+    "days ago; 0 keeps all), `reference` (the lender's loan number). A `centre_id` outside the caller's scope is 404.",
     responses=errors(*LIST),
     openapi_extra=roles_doc(READERS),
 )
@@ -157,6 +160,7 @@ async def list_loans(
     status: Annotated[LoanStatus | None, Query()] = None,
     in_arrears: Annotated[bool | None, Query()] = None,
     min_days_past_due: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    reference: Annotated[LenderReference | None, Query()] = None,
 ) -> Page[LoanOut]:
     today = settings.today()
     loan_filters = filters.LoanFilters(
@@ -168,6 +172,7 @@ async def list_loans(
         status=status,
         in_arrears=in_arrears,
         min_days_past_due=min_days_past_due,
+        reference=reference,
     )
     items, total = await filters.list_loans(session, actor, page, order_by, loan_filters, today)
     positions = await reads.loan_positions(session, items, today, today)
@@ -224,6 +229,32 @@ async def get_loan(
     loan = await rules.get_loan(session, actor, loan_id)
     today = settings.today()
     return await respond_with_loan(session, loan, as_of or today, today, response)
+
+
+@loans_router.patch(
+    "/{loan_id}",
+    response_model=LoanOut,
+    summary="Set a loan's lender reference",
+    description="Admins, managers and advisers in scope. `reference` is the lender's own loan "
+    "number (up to 40 characters, unique per lender: 409 when taken; `null` clears it). Send "
+    "the `ETag` you read as `If-Match`; 412 when it is stale.",
+    responses=errors(*UPDATE),
+    openapi_extra=roles_doc(references.EDIT_ROLES),
+)
+async def update_loan(
+    loan_id: PathId,
+    body: LoanUpdate,
+    session: SessionDep,
+    actor: CurrentUser,
+    settings: SettingsDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> LoanOut:
+    loan = await rules.get_loan(session, actor, loan_id)
+    values = patch_values(body, nullable=("reference",))
+    loan = await references.update_loan(session, actor, loan, values, if_match)
+    today = settings.today()
+    return await respond_with_loan(session, loan, today, today, response)
 
 
 @loans_router.post(

@@ -42,6 +42,15 @@ Purpose = Annotated[
 Reference = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
 ]
+LenderReference = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=40),
+    NoNul,
+    Field(
+        description="The lender's own loan number, unique per lender (409 when taken).",
+        examples=["AMC-2025-000123"],
+    ),
+]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 
 
@@ -248,6 +257,7 @@ class LoanApply(RequestModel):
                     "grace_periods": 1,
                     "purpose": "Achat d'un four et de matières premières pour la pâtisserie",
                     "applied_on": "2025-01-06",
+                    "reference": "AMC-2025-000123",
                 }
             ]
         }
@@ -262,6 +272,15 @@ class LoanApply(RequestModel):
     annual_rate: Rate | None = None
     purpose: Purpose
     applied_on: LoanDate | None = None
+    reference: LenderReference | None = None
+
+
+class LoanUpdate(RequestModel):
+    """What may change after the application: the lender's `reference` (`null` clears it)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reference": "AMC-2025-000123"}]})
+
+    reference: LenderReference | None = None
 
 
 class LoanApprove(RequestModel):
@@ -321,6 +340,7 @@ class LoanOut(ResponseModel):
     amortization: Amortization
     grace_periods: int
     purpose: str
+    reference: str | None = Field(description="The lender's loan number; null when not known.")
     status: LoanStatus
     applied_on: date
     approved_on: date | None

@@ -69,6 +69,7 @@ async def test_adviser_applies_and_the_loan_copies_the_product_and_the_holders_c
         "amortization": "equal_installments",
         "grace_periods": 1,
         "purpose": "Machine à coudre industrielle",
+        "reference": None,
         "status": "submitted",
         "applied_on": "2025-01-06",
         "approved_on": None,

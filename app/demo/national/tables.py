@@ -18,7 +18,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "loans": (
         "id", "centre_id", "holder_id", "enterprise_id", "product_id", "lender_id",
         "principal", "annual_rate", "term", "repayment_frequency", "interest_method",
-        "amortization", "grace_periods", "purpose", "status", "applied_on", "approved_on",
+        "amortization", "grace_periods", "purpose", "reference", "status", "applied_on",
+        "approved_on",
         "rejected_on", "rejection_reason", "disbursed_on", "first_due_on", "closed_on",
         "written_off_on", "written_off_amount", "write_off_reason", "outstanding_principal",
         "paid_principal", "paid_interest", "oldest_unpaid_due_on", "created_by",
