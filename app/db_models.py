@@ -10,7 +10,6 @@ from app.followups.models import FollowUp
 from app.holders.models import Holder
 from app.loans.models import (
     Allocation,
-    IdempotencyRecord,
     Installment,
     Lender,
     Loan,
@@ -29,7 +28,6 @@ __all__ = [
     "EnterpriseOwner",
     "FollowUp",
     "Holder",
-    "IdempotencyRecord",
     "IdempotentRequest",
     "Installment",
     "Lender",

@@ -1,10 +1,8 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     Date,
     ForeignKey,
@@ -18,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, Timestamped, UTCDateTime, Versioned, utcnow
+from app.core.db import Base, UTCDateTime, Versioned, utcnow
 from app.core.money import MONEY
 
 RATE = Numeric(5, 2)
@@ -192,17 +190,3 @@ class Allocation(Base):
     due_on: Mapped[date] = mapped_column(Date)
     principal: Mapped[Decimal] = mapped_column(MONEY)
     interest: Mapped[Decimal] = mapped_column(MONEY)
-
-
-class IdempotencyRecord(Timestamped, Base):
-    """The stored answer to a repayment sent with an `Idempotency-Key` (scoped to the loan)."""
-
-    __tablename__ = "idempotency_records"
-    __table_args__ = (UniqueConstraint("loan_id", "key"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    loan_id: Mapped[int] = mapped_column(ForeignKey("loans.id"))
-    key: Mapped[str] = mapped_column(String(200))
-    request_hash: Mapped[str] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(Integer)
-    response_body: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,22 +1,18 @@
 """Repayments and reversals (docs/ARITHMETIC.md "Payments"; docs/ARCHITECTURE.md
 "Reliability and cost rules"), with the repayment's `Idempotency-Key`."""
 
-import hashlib
-import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.scope import Actor
 from app.loans.ledger_store import Boundary, allocate_from, installments_of
-from app.loans.models import IdempotencyRecord, Loan, LoanStatus, LoanTransaction, TransactionKind
+from app.loans.models import Loan, LoanStatus, LoanTransaction, TransactionKind
 from app.loans.rules import (
     REPAY_ROLES,
     REVERSE_ROLES,
@@ -39,42 +35,6 @@ class NewRepayment:
     reference: str | None = None
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    status_code: int
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RepaymentOutcome:
-    """Either the new repayment, or the stored answer to an earlier identical request."""
-
-    transaction: LoanTransaction | None = None
-    replayed: StoredResponse | None = None
-
-
-def request_fingerprint(repayment: NewRepayment) -> str:
-    """SHA-256 of the request's meaning, so `"100"` and `"100.00"` are the same body."""
-    canonical = json.dumps(
-        {
-            "amount": f"{repayment.amount:.2f}",
-            "paid_on": repayment.paid_on.isoformat(),
-            "reference": repayment.reference,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def _idempotency_record(
-    session: AsyncSession, loan_id: int, key: str
-) -> IdempotencyRecord | None:
-    stmt = select(IdempotencyRecord).where(
-        IdempotencyRecord.loan_id == loan_id, IdempotencyRecord.key == key
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
-
-
 async def record_repayment(
     session: AsyncSession,
     actor: Actor,
@@ -82,17 +42,12 @@ async def record_repayment(
     repayment: NewRepayment,
     *,
     today: date,
-    idempotency_key: str | None = None,
-    render: Callable[[LoanTransaction], dict[str, Any]] | None = None,
-) -> RepaymentOutcome:
-    """Record a repayment (admins and advisers) and re-allocate the loan.
+) -> LoanTransaction:
+    """Record a repayment (admins and advisers) and allocate it (forward from the stored
+    state, or replaying from its date when it is backdated).
 
-    With an `idempotency_key` (scoped to the loan): a key already used with the same body
-    returns the stored answer (`replayed`) and records nothing; with another body, 409; a
-    key that another request committed while this one waited for the loan's lock (a
-    duplicate sent while the first was still being processed) is also 409. The answer
-    stored for a new key is `render(transaction)` with status 201. A request that fails
-    stores nothing, so it can be retried with the same key.
+    Retries are made safe at the HTTP layer (`app/core/idempotency.py`), which stores the
+    answer in the same transaction as the repayment.
 
     409 when the loan is not active; 422 (field `amount`) when the amount is above what the
     loan still owes, stating that amount; 422 (field `paid_on`) when paid before
@@ -101,41 +56,9 @@ async def record_repayment(
     await get_loan(session, actor, loan_id)
     actor.require(*REPAY_ROLES)
     repayment = NewRepayment(round_money(repayment.amount), repayment.paid_on, repayment.reference)
-    fingerprint = request_fingerprint(repayment)
-    if idempotency_key is not None:
-        earlier = await _idempotency_record(session, loan_id, idempotency_key)
-        if earlier is not None:
-            if earlier.request_hash != fingerprint:
-                raise Conflict(
-                    "This Idempotency-Key was already used with a different request body."
-                )
-            return RepaymentOutcome(
-                replayed=StoredResponse(earlier.status_code, dict(earlier.response_body))
-            )
     loan = await lock_loan(session, loan_id)
-    # A record committed while this request waited for the lock: the same request sent twice.
-    if (
-        idempotency_key is not None
-        and await _idempotency_record(session, loan_id, idempotency_key) is not None
-    ):
-        raise Conflict(
-            "A request with this Idempotency-Key was being processed at the same time; "
-            "retry to receive its result."
-        )
     [transaction] = await _add_repayments(session, actor, loan, [repayment], today=today)
-    if idempotency_key is not None:
-        body = render(transaction) if render is not None else {"id": transaction.id}
-        session.add(
-            IdempotencyRecord(
-                loan_id=loan_id,
-                key=idempotency_key,
-                request_hash=fingerprint,
-                status_code=201,
-                response_body=body,
-            )
-        )
-        await session.flush()
-    return RepaymentOutcome(transaction=transaction)
+    return transaction
 
 
 async def record_repayments(

@@ -439,16 +439,15 @@ async def record_repayment(
     settings: SettingsDep,
     response: Response,
 ) -> Any:
-    outcome = await repayments.record_repayment(
+    transaction = await repayments.record_repayment(
         session,
         actor,
         loan_id,
         repayments.NewRepayment(amount=body.amount, paid_on=body.paid_on, reference=body.reference),
         today=settings.today(),
     )
-    assert outcome.transaction is not None
-    response.headers["Location"] = f"/api/v1/loans/{loan_id}/transactions/{outcome.transaction.id}"
-    return repayment_body(outcome.transaction)
+    response.headers["Location"] = f"/api/v1/loans/{loan_id}/transactions/{transaction.id}"
+    return repayment_body(transaction)
 
 
 @loans_router.get(

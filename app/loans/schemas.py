@@ -51,7 +51,6 @@ LenderReference = Annotated[
         examples=["AMC-2025-000123"],
     ),
 ]
-IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul]
 
 
 # --- lenders -------------------------------------------------------------------------------

@@ -86,8 +86,7 @@ async def play_through_service(
                 repayments.NewRepayment(event.amount, event.paid_on, event.reference),
                 today=event.entered_at.date(),
             )
-            assert outcome.transaction is not None
-            transaction_of[id(event)] = outcome.transaction.id
+            transaction_of[id(event)] = outcome.id
         elif isinstance(event, Reversal):
             await repayments.reverse_transaction(
                 session,

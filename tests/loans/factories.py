@@ -141,8 +141,7 @@ async def repay(
         repayments.NewRepayment(amount=Decimal(amount), paid_on=paid_on, reference=reference),
         today=today,
     )
-    assert outcome.transaction is not None
-    return outcome.transaction.id
+    return outcome.id
 
 
 async def make_lender(session: AsyncSession, **overrides: Any) -> Lender:

@@ -126,9 +126,8 @@ async def reverse(s: AsyncSession, w: FieldWorld) -> tuple[str, dict[str, Any], 
         today=day,
     )
     await s.commit()
-    assert outcome.transaction is not None
     return (
-        f"/api/v1/loans/{w.active_loan.id}/transactions/{outcome.transaction.id}/reverse",
+        f"/api/v1/loans/{w.active_loan.id}/transactions/{outcome.id}/reverse",
         {"reason": "Cheque returned unpaid"},
         {"reason": "Entered twice"},
     )
