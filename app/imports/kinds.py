@@ -1,5 +1,5 @@
 """The four kinds of import and their columns: the JSON fields of the matching create body,
-with references by natural keys instead of ids (API.md "Imports")."""
+with references by natural keys instead of ids (README "Imports")."""
 
 from dataclasses import dataclass, field
 from enum import StrEnum

@@ -2,7 +2,7 @@
 detected by the standard `csv.Sniffer`) or the first sheet of an XLSX workbook (openpyxl in
 read-only mode, cached values only: formulas are never evaluated).
 
-Limits (API.md "Imports"): a file over `MAX_FILE_BYTES` or with more than `MAX_ROWS` data
+Limits (README "Imports"): a file over `MAX_FILE_BYTES` or with more than `MAX_ROWS` data
 rows is refused with 413; an XLSX whose parts unpack to more than `MAX_UNPACKED_BYTES` (a zip
 bomb) is refused with 422, as is anything that is neither UTF-8 text nor a workbook.
 """

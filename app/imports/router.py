@@ -1,4 +1,4 @@
-"""Imports over HTTP (API.md "Imports"): a multipart upload in, a report or every bad row out."""
+"""Imports over HTTP (README "Imports"): a multipart upload in, a report or every bad row out."""
 
 from enum import StrEnum
 from typing import Annotated

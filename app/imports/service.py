@@ -1,4 +1,4 @@
-"""Imports of holders, enterprises, loans and lenders' statements (API.md "Imports").
+"""Imports of holders, enterprises, loans and lenders' statements (README "Imports").
 
 Each row goes through the same path as its create endpoint: the same Pydantic create body
 and the same service functions, so every rule (scope, youth range, CIN and phone formats,

@@ -1,5 +1,5 @@
 """The lender's own loan number (`reference`): unique per lender, settable at application
-and later by PATCH (API.md "Loans")."""
+and later by PATCH (the loans section of `/docs`)."""
 
 from collections.abc import Collection
 from typing import Any

@@ -1,4 +1,4 @@
-"""Existing loans brought in with their state (API.md "Imports", kind `loans`): each is
+"""Existing loans brought in with their state (README "Imports", kind `loans`): each is
 applied for, then approved and disbursed when it was, under exactly the rules of
 `apply_for_loan`, `approve_loan` and `disburse_loan` (the same rule steps), and many are
 written at once: one multi-row INSERT of the loans, one of their installments and one of
@@ -22,7 +22,7 @@ from app.loans.references import duplicate_reference, flush_with_reference, take
 from app.loans.rules import record_event
 
 TAKE_OVER_ROLES = (Role.admin, Role.manager)
-"""Bringing in a centre's existing loans is a manager's or an admin's work (API.md)."""
+"""Bringing in a centre's existing loans is a manager's or an admin's work (README "Imports")."""
 
 
 @dataclass(frozen=True)
