@@ -34,6 +34,7 @@ from app.loans.models import (
     TransactionKind,
 )
 from app.loans.products import create_lender, create_product
+from app.loans.schemas import LenderCreate, ProductCreate
 from app.users.models import User
 from app.users.service import actor_of
 
@@ -257,7 +258,8 @@ async def load_staff(session: AsyncSession) -> Staff | None:
 
 async def seed_products(session: AsyncSession, admin: Actor) -> list[LoanProduct]:
     lenders = [
-        await create_lender(session, admin, {"code": code, "name": name}) for code, name in LENDERS
+        await create_lender(session, admin, LenderCreate(code=code, name=name))
+        for code, name in LENDERS
     ]
     products: list[LoanProduct] = []
     for (
@@ -288,7 +290,11 @@ async def seed_products(session: AsyncSession, admin: Actor) -> list[LoanProduct
             "max_grace_periods": max_grace,
             "is_active": active,
         }
-        products.append(await create_product(session, admin, values, Decimal("150000.00")))
+        products.append(
+            await create_product(
+                session, admin, ProductCreate.model_validate(values), Decimal("150000.00")
+            )
+        )
     return products
 
 

@@ -13,10 +13,11 @@ from app.core.concurrency import ensure_if_match
 from app.core.errors import Conflict, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.pagination import PageParams, paginate
-from app.core.patching import apply_changes
+from app.core.patching import apply_changes, patch_values
 from app.core.roles import ADMINS
 from app.core.scope import Actor
 from app.loans.models import Lender, LoanProduct
+from app.loans.schemas import LenderCreate, LenderUpdate, ProductCreate, ProductUpdate
 
 R = TypeVar("R", Lender, LoanProduct)
 
@@ -103,9 +104,10 @@ async def _ensure_lender_code_free(
         )
 
 
-async def create_lender(session: AsyncSession, actor: Actor, values: dict[str, Any]) -> Lender:
+async def create_lender(session: AsyncSession, actor: Actor, lender: LenderCreate) -> Lender:
     """Admin only; `code` is unique (409)."""
     actor.require(*ADMINS)
+    values = lender.model_dump()
     await _ensure_lender_code_free(session, values["code"])
     return await _insert(session, actor, Lender(**values, version=1), "lender", values)
 
@@ -114,10 +116,12 @@ async def update_lender(
     session: AsyncSession,
     actor: Actor,
     lender_id: int,
-    values: dict[str, Any],
+    patch: LenderUpdate,
     if_match: str | None,
 ) -> Lender:
-    """Admin only; honours If-Match (412); `code` stays unique (409)."""
+    """Admin only; honours If-Match (412); `code` stays unique (409). Only the fields the
+    request names change."""
+    values = patch_values(patch)
     lender = await get_lender(session, lender_id)
     actor.require(*ADMINS)
     ensure_if_match(if_match, lender.version)
@@ -186,11 +190,11 @@ async def _ensure_lender_exists(session: AsyncSession, lender_id: int) -> None:
 
 
 async def create_product(
-    session: AsyncSession, actor: Actor, values: dict[str, Any], legal_ceiling: Decimal
+    session: AsyncSession, actor: Actor, product: ProductCreate, legal_ceiling: Decimal
 ) -> LoanProduct:
     """Admin only; the lender must exist (422 lender_id); bounds as `ensure_product_bounds`."""
     actor.require(*ADMINS)
-    values = _in_cents(values)
+    values = _in_cents(product.model_dump())
     ensure_product_bounds(values, legal_ceiling)
     await _ensure_lender_exists(session, values["lender_id"])
     return await _insert(session, actor, LoanProduct(**values, version=1), "loan_product", values)
@@ -200,16 +204,17 @@ async def update_product(
     session: AsyncSession,
     actor: Actor,
     product_id: int,
-    values: dict[str, Any],
+    patch: ProductUpdate,
     if_match: str | None,
     legal_ceiling: Decimal,
 ) -> LoanProduct:
     """Admin only; honours If-Match (412); the bounds are checked on the product as it would
-    become. Loans already applied for keep the terms they copied."""
+    become. Loans already applied for keep the terms they copied. Only the fields the
+    request names change."""
     product = await get_product(session, product_id)
     actor.require(*ADMINS)
     ensure_if_match(if_match, product.version)
-    values = _in_cents(values)
+    values = _in_cents(patch_values(patch))
     ensure_product_bounds(
         {name: values.get(name, getattr(product, name)) for name in BOUND_FIELDS}, legal_ceiling
     )

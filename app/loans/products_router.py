@@ -11,7 +11,6 @@ from app.core.deps import CurrentUser, SettingsDep
 from app.core.openapi import CREATE, LIST, READ, UPDATE, errors, roles_doc
 from app.core.pagination import Page, PageDep, page_of, sorting
 from app.core.params import PathId, QueryId
-from app.core.patching import patch_values
 from app.core.roles import ADMINS, READERS
 from app.loans import products
 from app.loans.models import Lender, LoanProduct
@@ -72,7 +71,7 @@ async def list_lenders(
 async def create_lender(
     body: LenderCreate, session: SessionDep, actor: CurrentUser, response: Response
 ) -> LenderOut:
-    lender = await products.create_lender(session, actor, body.model_dump())
+    lender = await products.create_lender(session, actor, body)
     response.headers["Location"] = f"/api/v1/lenders/{lender.id}"
     set_etag(response, lender.version)
     return LenderOut.model_validate(lender)
@@ -110,7 +109,7 @@ async def update_lender(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> LenderOut:
-    lender = await products.update_lender(session, actor, lender_id, patch_values(body), if_match)
+    lender = await products.update_lender(session, actor, lender_id, body, if_match)
     set_etag(response, lender.version)
     return LenderOut.model_validate(lender)
 
@@ -164,9 +163,7 @@ async def create_product(
     settings: SettingsDep,
     response: Response,
 ) -> ProductOut:
-    product = await products.create_product(
-        session, actor, body.model_dump(), settings.max_loan_principal
-    )
+    product = await products.create_product(session, actor, body, settings.max_loan_principal)
     response.headers["Location"] = f"/api/v1/loan-products/{product.id}"
     set_etag(response, product.version)
     return ProductOut.model_validate(product)
@@ -208,7 +205,7 @@ async def update_product(
     if_match: Annotated[str | None, Header()] = None,
 ) -> ProductOut:
     product = await products.update_product(
-        session, actor, product_id, patch_values(body), if_match, settings.max_loan_principal
+        session, actor, product_id, body, if_match, settings.max_loan_principal
     )
     set_etag(response, product.version)
     return ProductOut.model_validate(product)
