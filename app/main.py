@@ -35,7 +35,7 @@ from app.followups.router import router as follow_ups_router
 from app.holders.router import router as holders_router
 from app.imports.router import UPLOAD_BODY_BYTES, handle_import_rejected
 from app.imports.router import router as imports_router
-from app.imports.service import ImportRejected
+from app.imports.rows import ImportRejected
 from app.loans.router import router as loans_router
 from app.pages.router import router as pages_router
 from app.pages.static import mount_static

@@ -14,7 +14,8 @@ from app.core.errors import DomainError
 from app.holders.service import YouthRange
 from app.imports.kinds import ImportKind
 from app.imports.reading import open_table
-from app.imports.service import ImportRejected, ImportReport, ImportSettings, run_import
+from app.imports.rows import ImportRejected, ImportReport, ImportSettings
+from app.imports.service import run_import
 from app.users.models import User
 from app.users.service import actor_of
 

@@ -15,7 +15,7 @@ from app.core.roles import READERS
 from app.core.schemas import ResponseModel
 from app.core.text import NoNul
 from app.holders.router import youth_of
-from app.imports import reading, service, templates
+from app.imports import reading, rows, service, templates
 from app.imports.kinds import EVERYONE_IN_A_CENTRE, ImportKind
 
 router = APIRouter(prefix="/api/v1/imports", tags=["imports"])
@@ -44,7 +44,7 @@ class ImportReportOut(ResponseModel):
 
 async def handle_import_rejected(_request: Request, exc: Exception) -> JSONResponse:
     """422 problem+json whose `errors` are `{row, field, message}`."""
-    assert isinstance(exc, service.ImportRejected)
+    assert isinstance(exc, rows.ImportRejected)
     body = {
         "type": "about:blank",
         "title": exc.title,
@@ -98,7 +98,7 @@ async def import_file(
         actor,
         kind,
         table,
-        service.ImportSettings(
+        rows.ImportSettings(
             today=settings.today(),
             youth=youth_of(settings),
             legal_ceiling=settings.max_loan_principal,

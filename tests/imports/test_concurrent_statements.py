@@ -17,7 +17,8 @@ from app.core.db import create_engine, create_sessionmaker
 from app.holders.service import YouthRange
 from app.imports import reading
 from app.imports.kinds import ImportKind
-from app.imports.service import ImportReport, ImportSettings, run_import
+from app.imports.rows import ImportReport, ImportSettings
+from app.imports.service import run_import
 from app.loans.models import LoanTransaction
 from app.users.service import actor_of
 from tests.database import BACKENDS, PG_URL, alembic_config, drop_postgres_database, make_database
