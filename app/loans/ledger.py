@@ -369,28 +369,10 @@ def position_as_of(
     interest_repaid = sum((state.interest_paid for state in states), ZERO)
     not_disbursed = disbursed_on is None or disbursed_on > as_of
     has_ended = ended_on is not None and ended_on <= as_of
-    if not_disbursed or has_ended:
-        return Position(
-            outstanding_principal=ZERO,
-            arrears_amount=ZERO,
-            days_past_due=0,
-            next_due_on=None,
-            next_due_amount=None,
-            principal_repaid=principal_repaid,
-            interest_repaid=interest_repaid,
-        )
-
-    unpaid = [state for state in states if not state.is_fully_paid]
-    overdue = [state for state in unpaid if state.due_on < as_of]
-    upcoming = [state for state in unpaid if state.due_on >= as_of]
-    oldest_overdue_on = min((state.due_on for state in overdue), default=None)
-    next_due = min(upcoming, key=lambda state: (state.due_on, state.seq), default=None)
-    return Position(
-        outstanding_principal=principal - principal_repaid,
-        arrears_amount=sum((state.remaining for state in overdue), ZERO),
-        days_past_due=0 if oldest_overdue_on is None else (as_of - oldest_overdue_on).days,
-        next_due_on=None if next_due is None else next_due.due_on,
-        next_due_amount=None if next_due is None else next_due.remaining,
+    return position_of_open_installments(
+        None if not_disbursed or has_ended else states,
+        as_of,
+        principal=principal,
         principal_repaid=principal_repaid,
         interest_repaid=interest_repaid,
     )
