@@ -33,7 +33,7 @@ from app.pages.session import (
     end_session,
     logout_token,
     new_login_nonce,
-    session_user_id,
+    session_claims,
     set_login_nonce,
     start_session,
 )
@@ -104,14 +104,14 @@ def to_login() -> Response:
 
 async def page_actor(request: Request, session: AsyncSession, settings: Settings) -> Actor | None:
     """The caller of a valid, unexpired session whose account is still active."""
-    user_id = session_user_id(request, settings)
-    if user_id is None:
+    claims = session_claims(request, settings)
+    if claims is None:
         return None
-    user = await users_service.active_user(session, user_id)
-    if user is None:
+    actor = await users_service.load_actor(session, claims)
+    if actor is None:
         return None
     request.state.logout_token = logout_token(request, settings)
-    return users_service.actor_of(user)
+    return actor
 
 
 def parse_id(name: str, raw: str | None) -> int | None:
@@ -194,7 +194,7 @@ async def login(
             email=username,
         )
     redirect = RedirectResponse("/dashboard", status_code=303)
-    start_session(redirect, settings, user.id)
+    start_session(redirect, settings, user.id, user.password_generation)
     return secure(redirect)
 
 
@@ -205,7 +205,7 @@ async def logout(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     response = to_login()
-    if session_user_id(request, settings) is None:
+    if session_claims(request, settings) is None:
         end_session(response, settings)
         return response
     if not csrf_valid(settings, "logout", request.cookies.get(SESSION_COOKIE), csrf_token):

@@ -15,7 +15,7 @@ import secrets
 from fastapi import Request, Response
 
 from app.core.config import Settings
-from app.core.security import create_access_token, decode_access_token
+from app.core.security import TokenClaims, create_access_token, decode_token_claims
 
 SESSION_COOKIE = "tracker_session"
 LOGIN_NONCE_COOKIE = "tracker_login_nonce"
@@ -51,9 +51,11 @@ def set_login_nonce(response: Response, settings: Settings, nonce: str) -> None:
     )
 
 
-def start_session(response: Response, settings: Settings, user_id: int) -> None:
+def start_session(response: Response, settings: Settings, user_id: int, generation: int) -> None:
+    """The session cookie: a signed token like the API's, carrying the password generation,
+    so that a password change or a deactivation ends the page session too."""
     token, expires_in = create_access_token(
-        user_id, settings.signing_key, settings.access_token_minutes
+        user_id, settings.signing_key, settings.access_token_minutes, generation
     )
     response.set_cookie(
         SESSION_COOKIE,
@@ -77,12 +79,12 @@ def end_session(response: Response, settings: Settings) -> None:
     )
 
 
-def session_user_id(request: Request, settings: Settings) -> int | None:
-    """The user id of a valid, unexpired session cookie; None otherwise."""
+def session_claims(request: Request, settings: Settings) -> TokenClaims | None:
+    """The claims of a valid, unexpired session cookie; None otherwise."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    return decode_access_token(token, settings.signing_key)
+    return decode_token_claims(token, settings.signing_key)
 
 
 def logout_token(request: Request, settings: Settings) -> str:

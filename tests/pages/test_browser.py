@@ -286,6 +286,14 @@ async def test_expired_session_and_logout_go_back_to_login(
     await watched.page.goto(f"{site.base_url}/reports/activity/{date.today().year}")
     assert watched.page.url == f"{site.base_url}/login"
 
+    # A session from before a password change (an older password generation) has ended too.
+    superseded, _ = create_access_token(viewer_id, SECRET_KEY, 30, generation=0)
+    await context.add_cookies(
+        [{"name": "tracker_session", "value": superseded, "url": site.base_url}]
+    )
+    await watched.page.goto(f"{site.base_url}/dashboard")
+    assert watched.page.url == f"{site.base_url}/login"
+
 
 async def user_id(site: Site, account: Account) -> int:
     me = await api(site, account, "/api/v1/auth/me")

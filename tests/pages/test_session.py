@@ -3,7 +3,7 @@
 from fastapi import Response
 
 from app.core.config import Settings
-from app.core.security import decode_access_token
+from app.core.security import TokenClaims, decode_token_claims
 from app.pages.session import (
     SESSION_COOKIE,
     csrf_token,
@@ -31,17 +31,17 @@ def cookie_header(response: Response) -> str:
 
 def test_session_cookie_is_http_only_lax_and_expires_like_a_token() -> None:
     response = Response()
-    start_session(response, settings("development"), 42)
+    start_session(response, settings("development"), 42, 3)
     header = cookie_header(response)
     assert "HttpOnly" in header and "SameSite=lax" in header and "Max-Age=1800" in header
     assert "Secure" not in header
     token = header.split(";")[0].split("=", 1)[1]
-    assert decode_access_token(token, KEY) == 42
+    assert decode_token_claims(token, KEY) == TokenClaims(user_id=42, generation=3)
 
 
 def test_session_cookie_is_secure_in_production() -> None:
     response = Response()
-    start_session(response, settings("production"), 42)
+    start_session(response, settings("production"), 42, 1)
     assert "Secure" in cookie_header(response)
     ended = Response()
     end_session(ended, settings("production"))
