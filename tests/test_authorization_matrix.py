@@ -196,6 +196,9 @@ def path_for(operation: Operation, ids: dict[str, int]) -> str:
         name = match.group(1)
         if name == "loan_id" and operation.path.endswith(("/approve", "/reject")):
             name = "applied_loan_id"
+        if name == "kind":
+            # Imports: holders are the kind every role that may import may import.
+            return "holders"
         return str(ids[name])
 
     return re.sub(r"\{(\w+)\}", substitute, operation.path)

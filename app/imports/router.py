@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 
 from app.core.db import SessionDep
 from app.core.deps import CurrentUser, SettingsDep
-from app.core.errors import PROBLEM_JSON
+from app.core.errors import PROBLEM_JSON, RuleViolation
 from app.core.openapi import errors, roles_doc
 from app.core.roles import READERS
 from app.core.schemas import ResponseModel
@@ -80,11 +80,13 @@ async def handle_import_rejected(_request: Request, exc: Exception) -> JSONRespo
 )
 async def import_file(
     kind: ImportKind,
-    file: Annotated[UploadFile, File(description="The CSV or XLSX file.")],
     session: SessionDep,
     actor: CurrentUser,
     settings: SettingsDep,
     response: Response,
+    # Optional in the signature so that the caller's role is checked before the body: a
+    # role that may not import gets 403, whatever it sent.
+    file: Annotated[UploadFile | None, File(description="The CSV or XLSX file.")] = None,
     dry_run: Annotated[bool, Query(description="Check everything, write nothing.")] = False,
     centre_code: Annotated[
         CentreCode | None,
@@ -92,6 +94,8 @@ async def import_file(
     ] = None,
 ) -> ImportReportOut:
     service.require_import_role(actor, kind)
+    if file is None:
+        raise RuleViolation("file", "a CSV or XLSX file is required")
     table = reading.open_table(file.file)
     report = await service.run_import(
         session,
