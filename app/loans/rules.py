@@ -173,6 +173,8 @@ async def record_event(
     session: AsyncSession, actor: Actor, loan: Loan, action: str, changes: dict[str, Any]
 ) -> None:
     """The audit event of a write to `loan`."""
+    if audit.is_summarised(session):
+        return  # folded into the caller's summary event (an import's): nothing to build
     await audit.record(
         session,
         actor_id=actor.id,
