@@ -20,11 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
     bindparam,
     delete,
@@ -429,8 +428,11 @@ async def allocate_new_payments(
         for item, ids, result in zip(batch, provisional, results, strict=True)
         for entry, payment_id in zip(item.entries, ids, strict=True)
     ]
+    # Plain Core statements on the connection from here: multi-row INSERTs and executemany
+    # UPDATEs by id, without the ORM's per-row bookkeeping of bulk writes.
+    connection = await session.connection()
     inserted = (
-        await session.execute(
+        await connection.execute(
             insert(LoanTransaction).returning(LoanTransaction.id, sort_by_parameter_order=True),
             entries,
         )
@@ -461,7 +463,7 @@ async def allocate_new_payments(
         ]
         installment_rows += [
             {
-                "id": installment_id,
+                "row_id": installment_id,
                 "principal_paid": new.principal_paid,
                 "interest_paid": new.interest_paid,
                 "paid_off_on": new.paid_off_on,
@@ -478,7 +480,7 @@ async def allocate_new_payments(
             if (row.principal_portion, row.interest_portion) != (principal, interest):
                 portion_rows.append(
                     {
-                        "id": transaction_id,
+                        "row_id": transaction_id,
                         "principal_portion": principal,
                         "interest_portion": interest,
                     }
@@ -492,24 +494,28 @@ async def allocate_new_payments(
         session.expire(loan, ["updated_at"])
 
     if allocation_rows:
-        await session.execute(insert(Allocation), allocation_rows)
+        await connection.execute(insert(Allocation), allocation_rows)
     if installment_rows:
-        await session.execute(update(Installment), installment_rows)
+        await connection.execute(
+            update(Installment).where(Installment.id == bindparam("row_id")), installment_rows
+        )
     if portion_rows:
-        await session.execute(update(LoanTransaction), portion_rows)
-    # A Core executemany: the optimistic-lock counter moves on in SQL, as an ORM flush of
-    # each loan would move it (the caller holds the locks, so no version check is needed).
-    loans = cast(Table, Loan.__table__)
-    await session.execute(
-        update(loans)
-        .where(loans.c.id == bindparam("loan_id"))
+        await connection.execute(
+            update(LoanTransaction).where(LoanTransaction.id == bindparam("row_id")),
+            portion_rows,
+        )
+    # The optimistic-lock counter moves on in SQL, as an ORM flush of each loan would move it
+    # (the caller holds the locks, so no version check is needed).
+    await connection.execute(
+        update(Loan)
+        .where(Loan.id == bindparam("loan_id"))
         .values(
             {
                 key.removeprefix("new_"): bindparam(key)
                 for key in loan_rows[0]
                 if key.startswith("new_")
             }
-            | {"version": loans.c.version + 1}
+            | {"version": Loan.version + 1}
         ),
         loan_rows,
     )
