@@ -348,7 +348,9 @@ async def allocate_new_payments(
     inserts the new repayments with their portions and every new allocation (multi-row
     INSERTs), and updates the installments and re-allocated repayments that changed and the
     loans' summary columns (one executemany each). The loan objects are left holding the new
-    summary and version, as if loaded after the write.
+    summary and version, as if loaded after the write; ORM copies of these loans'
+    installments, repayments or allocations the session may hold are not refreshed (the
+    statement importer holds none).
     """
     if not batch:
         return []

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core import audit
 from app.core.errors import Conflict, DomainError, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.scope import Actor
@@ -203,6 +202,9 @@ async def record_repayments_of_loans(
     outcomes: list[int | DomainError] = []
     accepted: list[tuple[list[NewRepayment], NewPayments]] = []
     for loan, given in batch:
+        if not given:
+            outcomes.append(0)
+            continue
         repayments = normalised(given)
         installments = stored.get(loan.id, StoredInstallments([], []))
         try:
@@ -225,22 +227,21 @@ async def record_repayments_of_loans(
         ]
         accepted.append((repayments, NewPayments(loan, installments, entries)))
     written = await allocate_new_payments(session, [payments for _, payments in accepted])
-    if not audit.is_summarised(session):
-        for (repayments, payments), done in zip(accepted, written, strict=True):
-            for repayment, transaction_id in zip(repayments, done.transaction_ids, strict=True):
-                await record_event(
-                    session,
-                    actor,
+    for (repayments, payments), done in zip(accepted, written, strict=True):
+        for repayment, transaction_id in zip(repayments, done.transaction_ids, strict=True):
+            await record_event(
+                session,
+                actor,
+                payments.loan,
+                "repayment",
+                repayment_changes(
+                    transaction_id,
+                    repayment.amount,
+                    repayment.paid_on,
+                    done.outstanding_before,
                     payments.loan,
-                    "repayment",
-                    repayment_changes(
-                        transaction_id,
-                        repayment.amount,
-                        repayment.paid_on,
-                        done.outstanding_before,
-                        payments.loan,
-                    ),
-                )
+                ),
+            )
     return outcomes
 
 
