@@ -32,9 +32,7 @@ from app.loans.rules import (
     ensure_reason,
     ensure_status,
     entry_values,
-    get_loan,
     get_loan_for_write,
-    lock_loan,
     new_entry,
     record_event,
 )
@@ -65,9 +63,7 @@ async def record_repayment(
     loan still owes, stating that amount; 422 (field `paid_on`) when paid before
     disbursement or in the future.
     """
-    await get_loan(session, actor, loan_id)
-    actor.require(*REPAY_ROLES)
-    loan = await lock_loan(session, loan_id)
+    loan = await get_loan_for_write(session, actor, loan_id, REPAY_ROLES)
     [transaction] = await _add_repayments(
         session, actor, loan, normalised([repayment]), today=today
     )
