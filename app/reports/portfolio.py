@@ -40,7 +40,7 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.centres.models import Centre
-from app.core.sql import money_sum
+from app.core.sql import days_after, money_sum
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
@@ -114,12 +114,22 @@ def _grouping(group_by: PortfolioGroup, positions: FromClause, as_of: date) -> _
             return _Grouping(column, None, by_holder)
 
 
+def more_days_past_due_than(
+    oldest_overdue_due_on: ColumnElement[Any], as_of: date | ColumnElement[Any], days: int
+) -> ColumnElement[bool]:
+    """`days_past_due > days` at `as_of` (a date, or a column of dates), as a comparison of
+    dates: the oldest overdue installment fell due before `as_of - days`."""
+    if isinstance(as_of, date):
+        return oldest_overdue_due_on < as_of - timedelta(days=days)
+    return oldest_overdue_due_on < days_after(as_of, -days)
+
+
 def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
     outstanding = positions.c.outstanding_principal
     oldest = positions.c.oldest_overdue_due_on
 
     def more_than(days: int) -> ColumnElement[bool]:
-        return oldest < as_of - timedelta(days=days)
+        return more_days_past_due_than(oldest, as_of, days)
 
     figures: list[ColumnElement[Any]] = [
         func.count().label("active_loans"),
