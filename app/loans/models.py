@@ -132,6 +132,17 @@ class Installment(Base):
             postgresql_where=text("paid_off_on IS NULL"),
             sqlite_where=text("paid_off_on IS NULL"),
         ),
+        # The same installments by loan, carrying their amounts (INCLUDE, PostgreSQL): the
+        # arrears of the loans in arrears today, and the unpaid part of any past date's
+        # position, come from an index-only scan, not one heap page per installment.
+        Index(
+            "ix_installments_unpaid_by_loan",
+            "loan_id",
+            "due_on",
+            postgresql_where=text("paid_off_on IS NULL"),
+            sqlite_where=text("paid_off_on IS NULL"),
+            postgresql_include=["principal_due", "interest_due", "principal_paid", "interest_paid"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

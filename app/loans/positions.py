@@ -105,6 +105,20 @@ def loan_positions_as_of(
     outstanding = loan_is_outstanding(as_of)
     if loan_filter is not None:
         outstanding = and_(outstanding, loan_filter)
+    # Read once and joined three times (PostgreSQL materialises a CTE used more than once),
+    # rather than filtering `loans` again for each part.
+    loans = (
+        select(
+            Loan.id.label("id"),
+            Loan.centre_id.label("centre_id"),
+            Loan.holder_id.label("holder_id"),
+            Loan.lender_id.label("lender_id"),
+            Loan.product_id.label("product_id"),
+            (Loan.principal - Loan.paid_principal).label("unpaid_today"),
+        )
+        .where(outstanding)
+        .cte("outstanding_loans")
+    )
     paid_for_past_due = Allocation.due_on < as_of
     paid_later = (
         select(
@@ -115,8 +129,8 @@ def loan_positions_as_of(
             ),
             case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
         )
-        .join(Loan, Loan.id == Allocation.loan_id)
-        .where(outstanding, Allocation.paid_on > as_of)
+        .join(loans, loans.c.id == Allocation.loan_id)
+        .where(Allocation.paid_on > as_of)
     )
     unpaid_today = (
         select(
@@ -130,8 +144,8 @@ def loan_positions_as_of(
             ).label("past_due"),
             Installment.due_on.label("overdue_due_on"),
         )
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(outstanding, Installment.paid_off_on.is_(None), Installment.due_on < as_of)
+        .join(loans, loans.c.id == Installment.loan_id)
+        .where(Installment.paid_off_on.is_(None), Installment.due_on < as_of)
     )
     movements = union_all(paid_later, unpaid_today).subquery("movements")
     per_loan = (
@@ -145,24 +159,18 @@ def loan_positions_as_of(
         .subquery("per_loan")
     )
 
-    return (
-        select(
-            Loan.id.label("loan_id"),
-            Loan.centre_id.label("centre_id"),
-            Loan.holder_id.label("holder_id"),
-            Loan.lender_id.label("lender_id"),
-            Loan.product_id.label("product_id"),
-            _money(
-                Loan.principal
-                - Loan.paid_principal
-                + func.coalesce(per_loan.c.principal_paid_later, 0)
-            ).label("outstanding_principal"),
-            _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
-            _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
-        )
-        .outerjoin(per_loan, per_loan.c.loan_id == Loan.id)
-        .where(outstanding)
-    )
+    return select(
+        loans.c.id.label("loan_id"),
+        loans.c.centre_id,
+        loans.c.holder_id,
+        loans.c.lender_id,
+        loans.c.product_id,
+        _money(loans.c.unpaid_today + func.coalesce(per_loan.c.principal_paid_later, 0)).label(
+            "outstanding_principal"
+        ),
+        _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
+        _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
+    ).outerjoin(per_loan, per_loan.c.loan_id == loans.c.id)
 
 
 def current_loan_positions(

@@ -2,8 +2,8 @@
 "Portfolio figures as of a date D").
 
 One statement: the grouped figures and the total (the total's distinct borrowers are not
-the sum of the groups') as a UNION ALL over one position row per outstanding loan, a CTE
-computed once:
+the sum of the groups') over one position row per outstanding loan, in one pass with
+GROUPING SETS on PostgreSQL, or as a UNION ALL over a CTE computed once on SQLite:
 
 - as of today or later, `current_loan_positions`: the loans' summary columns plus the
   still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
@@ -22,16 +22,16 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     CompoundSelect,
     Row,
+    Select,
     and_,
     case,
     func,
-    literal,
     literal_column,
     null,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,7 +40,7 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.centres.models import Centre
-from app.core.sql import days_after, money_sum
+from app.core.sql import days_after, money_sum, money_sum_where
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
@@ -65,12 +65,12 @@ AGING_BOUNDS: tuple[tuple[AgingBucket, int, int | None], ...] = (
 )
 
 
-def positions_cte(as_of: date, today: date, centre_id: int | None) -> CTE:
+def positions_select(as_of: date, today: date, centre_id: int | None) -> Select[Any]:
     """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre."""
     in_centre = None if centre_id is None else Loan.centre_id == centre_id
     if as_of >= today:
-        return current_loan_positions(as_of, in_centre).cte("positions")
-    return loan_positions_as_of(as_of, in_centre).cte("positions")
+        return current_loan_positions(as_of, in_centre)
+    return loan_positions_as_of(as_of, in_centre)
 
 
 def age_band(birth_date: Any, as_of: date) -> ColumnElement[str]:
@@ -137,8 +137,10 @@ def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
         money_sum(outstanding).label("outstanding_principal"),
         money_sum(positions.c.arrears_amount).label("arrears_amount"),
     ]
+    # FILTER, not SUM(CASE ... ELSE 0): rows outside a bucket add nothing (no NUMERIC
+    # addition of zeros, which dominated the aggregation).
     figures += [
-        money_sum(case((more_than(days), outstanding), else_=0)).label(f"par{days}_amount")
+        money_sum_where(outstanding, more_than(days)).label(f"par{days}_amount")
         for days in PAR_DAYS
     ]
     for bucket, fewest, most in AGING_BOUNDS:
@@ -148,28 +150,37 @@ def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
             condition = more_than(fewest - 1)
         else:
             condition = and_(more_than(fewest - 1), oldest >= as_of - timedelta(days=most))
-        figures.append(
-            func.count(case((condition, literal(1)))).label(f"aging_{bucket.name}_loans")
-        )
-        figures.append(
-            money_sum(case((condition, outstanding), else_=0)).label(f"aging_{bucket.name}_amount")
-        )
+        figures.append(func.count().filter(condition).label(f"aging_{bucket.name}_loans"))
+        figures.append(money_sum_where(outstanding, condition).label(f"aging_{bucket.name}_amount"))
     return figures
 
 
 def portfolio_statement(
-    as_of: date, today: date, group_by: PortfolioGroup, centre_id: int | None
-) -> CompoundSelect[Any]:
+    as_of: date,
+    today: date,
+    group_by: PortfolioGroup,
+    centre_id: int | None,
+    *,
+    grouping_sets: bool = False,
+) -> Select[Any] | CompoundSelect[Any]:
     """The grouped rows and the total row (`is_total` = 1), in one statement.
 
-    Reads the position rows of `positions_cte` once (PostgreSQL materialises a CTE used
-    twice), joined to `holders` (borrower attributes and adviser), `centres`, `lenders`,
-    `loan_products` or `users` (labels). The total is aggregated over the positions
-    themselves, as its distinct borrowers are not the sum of the groups'. The group key
-    is computed in an inner query and grouped on by name outside, so that a key built
-    from parameters (age bands) is one expression to PostgreSQL.
+    The position rows (`positions_select`) joined to `holders` (borrower attributes and
+    adviser), `centres`, `lenders`, `loan_products` or `users` (labels). The total is
+    aggregated over the positions themselves, as its distinct borrowers are not the sum of
+    the groups'. The group key is computed in an inner query and grouped on by name
+    outside, so that a key built from parameters (age bands) is one expression to
+    PostgreSQL.
+
+    With `grouping_sets` (PostgreSQL), one pass over the positions computes the groups and
+    the total (`GROUPING SETS ((key, label), ())`); otherwise (SQLite has no grouping sets)
+    the positions are a CTE read twice, by the grouped SELECT and by the total's, joined
+    by UNION ALL. The figures are the same expressions (`_figures`) either way.
     """
-    positions = positions_cte(as_of, today, centre_id)
+    if grouping_sets:
+        positions: FromClause = positions_select(as_of, today, centre_id).subquery("positions")
+    else:
+        positions = positions_select(as_of, today, centre_id).cte("positions")
     grouping = _grouping(group_by, positions, as_of)
     label = grouping.label if grouping.label is not None else null()
     keyed = (
@@ -184,6 +195,13 @@ def portfolio_statement(
         .select_from(grouping.source)
         .subquery("keyed")
     )
+    if grouping_sets:
+        return select(
+            func.grouping(keyed.c.key).label("is_total"),
+            keyed.c.key,
+            keyed.c.label,
+            *_figures(keyed, as_of),
+        ).group_by(func.grouping_sets(tuple_(keyed.c.key, keyed.c.label), tuple_()))
     grouped = select(
         literal_column("0").label("is_total"),
         keyed.c.key,
@@ -255,7 +273,14 @@ async def portfolio_report(
     group_by: PortfolioGroup,
     centre_id: int | None,
 ) -> PortfolioReport:
-    result = (await session.execute(portfolio_statement(as_of, today, group_by, centre_id))).all()
+    statement = portfolio_statement(
+        as_of,
+        today,
+        group_by,
+        centre_id,
+        grouping_sets=session.get_bind().dialect.name == "postgresql",
+    )
+    result = (await session.execute(statement)).all()
     grouped = [row for row in result if not row.is_total]
     (total,) = [row for row in result if row.is_total]
     rows, total_row = shape(group_by, grouped, total)

@@ -14,11 +14,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import RuleViolation
-from app.core.sql import money_sum
+from app.core.sql import money_sum, money_sum_where
 from app.loans.models import Loan
 from app.loans.positions import loan_positions_at_dates
 from app.reports.common import share
@@ -47,7 +47,7 @@ def trend_statement(dates: list[date], centre_id: int | None) -> Select[Any]:
 
     def par_amount(days: int) -> Any:
         late = more_days_past_due_than(positions.c.oldest_overdue_due_on, positions.c.as_of, days)
-        return money_sum(case((late, outstanding), else_=0)).label(f"par{days}_amount")
+        return money_sum_where(outstanding, late).label(f"par{days}_amount")
 
     return select(
         positions.c.as_of,
