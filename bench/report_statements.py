@@ -3,12 +3,13 @@
 
 It serves the service with `tracker serve` on `--port` (1 worker) against `--url`, logs in
 with an existing admin account, and times, each as the median of `--repeat` sequential
-calls after one warm call:
+calls after one warm call, the service's call and its floors taking turns in each round:
 
 - the portfolio report by centre and by gender as of today, the last month end,
   137 and 365 days ago (HTTP, JSON) beside the fastest of the hand-written variants of
   `bench/floors.py` (asyncpg), after asserting that both give the same figures;
-- the PAR30-only query over the loans' summary columns (the "within 3x" reference);
+- as of today, the PAR30-only query over the loans' summary columns too (the "within 3x"
+  reference);
 - the trend of the busiest centre (13 dates) beside 13 runs of that centre's floor, after
   checking the trend's points against the portfolio report at every date;
 - `GET /loans?limit=500` and `GET /loans?limit=500&centre_id=...`.
@@ -88,27 +89,33 @@ async def median_ms(repeat: int, call: Callable[[], Awaitable[Any]]) -> float:
     return 1000 * statistics.median(samples)
 
 
-async def floor_ms(
-    connection: asyncpg.Connection,
-    repeat: int,
-    sqls: list[str],
-    args: tuple[Any, ...],
-    expected: floors.Figures | None,
-) -> float:
-    """The fastest variant that gives the service's figures."""
-    timings = []
+async def interleaved_ms(repeat: int, calls: list[Callable[[], Awaitable[Any]]]) -> list[float]:
+    """Each call's median time, the calls taking turns in each round (one warm round
+    first), so that a change in the machine's load weighs on all of them alike."""
+    samples: list[list[float]] = [[] for _ in calls]
+    for call in calls:
+        await call()
+    for _ in range(repeat):
+        for index, call in enumerate(calls):
+            started = time.perf_counter()
+            await call()
+            samples[index].append(time.perf_counter() - started)
+    return [1000 * statistics.median(values) for values in samples]
+
+
+async def agreeing_floors(
+    connection: asyncpg.Connection, sqls: list[str], args: tuple[Any, ...], expected: Any
+) -> list[Callable[[], Awaitable[Any]]]:
+    """A call per floor variant, after checking that it gives the service's figures."""
+    calls: list[Callable[[], Awaitable[Any]]] = []
     for sql in sqls:
-        rows = await floors.fetch(connection, sql, *args)
-        if expected is not None:
-            found = floors.differences(expected, floors.portfolio_rows(rows))
-            if found:
-                raise SystemExit(f"floor and service disagree: {found[:5]}")
-
-        async def call(sql: str = sql) -> None:
-            await floors.fetch(connection, sql, *args)
-
-        timings.append(await median_ms(repeat, call))
-    return min(timings)
+        found = floors.differences(
+            expected, floors.portfolio_rows(await floors.fetch(connection, sql, *args))
+        )
+        if found:
+            raise SystemExit(f"floor and service disagree: {found[:5]}")
+        calls.append(partial(floors.fetch, connection, sql, *args))
+    return calls
 
 
 async def main() -> None:
@@ -159,16 +166,18 @@ async def main() -> None:
                         continue
                     path = f"{API}/reports/portfolio?as_of={as_of}&group_by={group_by}"
                     expected = floors.portfolio_json(await get(path))
-                    service = await median_ms(args.repeat, partial(get, path))
                     sqls = [variant(group_by, False) for variant in variants]
-                    floor = await floor_ms(connection, args.repeat, sqls, (as_of,), expected)
-                    results.append((name, service, floor))
-                    print(f"{name}: {service:.1f} ms, floor {floor:.1f} ms", flush=True)
-            if wanted("PAR30"):
-                par30 = await floor_ms(
-                    connection, args.repeat, [floors.portfolio_par30_sql()], (today,), None
-                )
-                results.append(("PAR30 only, summary columns", None, par30))
+                    floor_calls = await agreeing_floors(connection, sqls, (as_of,), expected)
+                    par30 = partial(floors.fetch, connection, floors.portfolio_par30_sql(), today)
+                    extra = [par30] if label == "today" else []
+                    service, *timings = await interleaved_ms(
+                        args.repeat, [partial(get, path), *extra, *floor_calls]
+                    )
+                    if extra:
+                        name += f" (PAR30-only {timings[0]:.1f} ms: {service / timings[0]:.1f}x)"
+                        timings = timings[1:]
+                    results.append((name, service, min(timings)))
+                    print(f"{name}: {service:.1f} ms, floor {min(timings):.1f} ms", flush=True)
             if wanted("trend"):
                 results.append(await trend(connection, get, args.repeat, today, centre))
             for query in ("limit=500", f"limit=500&centre_id={centre}"):
@@ -212,19 +221,20 @@ async def trend(
         rows = floors.portfolio_rows(await connection.fetch(sql, day, centre))
         if rows[floors.TOTAL]["outstanding_principal"] != ours:
             raise SystemExit(f"trend at {point['as_of']}: the floor disagrees")
-    service = await median_ms(repeat, partial(get, path))
     today_sql = floors.portfolio_today_sql("centre", True)
 
     async def thirteen(past_sql: str) -> None:
         for day in dates:
             await floors.fetch(connection, today_sql if day >= today else past_sql, day, centre)
 
-    floor = min(
+    service, *timings = await interleaved_ms(
+        repeat,
         [
-            await median_ms(repeat, partial(thirteen, variant("centre", True)))
-            for variant in PAST_VARIANTS
-        ]
+            partial(get, path),
+            *[partial(thirteen, variant("centre", True)) for variant in PAST_VARIANTS],
+        ],
     )
+    floor = min(timings)
 
     name = f"trend of centre {centre}, 13 dates ({dates[0]} to {dates[-1]})"
     print(f"{name}: {service:.1f} ms, floor {floor:.1f} ms", flush=True)

@@ -44,7 +44,7 @@ from app.core.sql import days_after, money_sum, money_sum_where
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
-from app.loans.positions import current_loan_positions, loan_positions_as_of
+from app.loans.positions import PositionSelect, current_loan_positions, loan_positions_as_of
 from app.reports.common import GroupKey, id_key, id_label, share, sorted_rows, text_key
 from app.reports.dates import years_before
 from app.reports.labels import TOTAL_LABEL, UNSPECIFIED, humanise
@@ -65,7 +65,7 @@ AGING_BOUNDS: tuple[tuple[AgingBucket, int, int | None], ...] = (
 )
 
 
-def positions_select(as_of: date, today: date, centre_id: int | None) -> Select[Any]:
+def positions_select(as_of: date, today: date, centre_id: int | None) -> PositionSelect:
     """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre."""
     in_centre = None if centre_id is None else Loan.centre_id == centre_id
     if as_of >= today:
