@@ -19,7 +19,9 @@ calls after one warm call, the service's call and its floors taking turns in eac
         --email admin@demo.ma --password "$(awk '$1=="admin@demo.ma"{print $2}' \\
         var/demo-credentials.txt)"
 
-`--only NAME` keeps the cases whose name contains NAME (repeatable).
+`--only NAME` keeps the cases whose name contains NAME (repeatable); `--serve-from DIR`
+serves the `app/` found in DIR instead (e.g. `git archive main app | tar -x -C DIR`, to
+time the code before a change on the same database).
 """
 
 import argparse
@@ -51,13 +53,16 @@ TRACKER = str(Path(sys.executable).parent / "tracker")
 
 
 @contextmanager
-def serving(url: str, port: int) -> Iterator[None]:
+def serving(url: str, port: int, serve_from: Path) -> Iterator[None]:
     env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+    if serve_from != ROOT:
+        # Another copy of `app/` (e.g. `git archive main app`), to time it on the same data.
+        env["PYTHONPATH"] = str(serve_from)
     env.setdefault("SECRET_KEY", "report-statements-secret-0123456789-0123456789")
     server = subprocess.Popen(
         [TRACKER, "serve", "--port", str(port)],
         env=env,
-        cwd=ROOT,
+        cwd=serve_from,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -126,6 +131,9 @@ async def main() -> None:
     parser.add_argument("--password", required=True)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--only", action="append", default=[])
+    parser.add_argument(
+        "--serve-from", type=Path, default=ROOT, help="directory holding the app/ to serve"
+    )
     args = parser.parse_args()
 
     def wanted(name: str) -> bool:
@@ -139,7 +147,7 @@ async def main() -> None:
         "GROUP BY centre_id ORDER BY count(*) DESC, centre_id LIMIT 1"
     )
     results: list[tuple[str, float | None, float | None]] = []
-    with serving(args.url, args.port):
+    with serving(args.url, args.port, args.serve_from.resolve()):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}", timeout=600) as http:
             token = (
                 await http.post(
