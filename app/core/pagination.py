@@ -1,6 +1,6 @@
 """The `{items, total, limit, offset}` envelope, page parameters and whitelisted sorting."""
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -31,7 +31,7 @@ class PageParams:
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, 1 to 500.")] = 50,
     offset: Annotated[int, Query(ge=0, description="Rows to skip.")] = 0,
 ) -> PageParams:
@@ -43,7 +43,7 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 def sorting(
     allowed: Mapping[str, ColumnElement[Any] | InstrumentedAttribute[Any]], default: str
-) -> Callable[..., list[ColumnElement[Any]]]:
+) -> Callable[..., Awaitable[list[ColumnElement[Any]]]]:
     """A dependency that turns `sort=field` / `sort=-field` into ORDER BY clauses.
 
     Only whitelisted fields are accepted (422 otherwise); the first allowed column
@@ -52,7 +52,7 @@ def sorting(
     tiebreak = next(iter(allowed.values()))
     names = ", ".join(sorted(allowed))
 
-    def parse(
+    async def parse(
         sort: Annotated[
             str | None,
             Query(description=f"Sort field, `-field` for descending. One of: {names}."),

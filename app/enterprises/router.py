@@ -37,7 +37,7 @@ enterprise_sort = sorting(
 )
 
 
-def enterprise_filters(
+async def enterprise_filters(
     centre_id: QueryId = None,
     status: Annotated[EnterpriseStatus | None, Query()] = None,
     sector: Annotated[Sector | None, Query()] = None,

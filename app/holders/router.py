@@ -42,7 +42,7 @@ def youth_of(settings: Settings) -> service.YouthRange:
     return service.YouthRange(settings.youth_min_age, settings.youth_max_age)
 
 
-def holder_filters(
+async def holder_filters(
     centre_id: QueryId = None,
     adviser_id: QueryId = None,
     status: Annotated[HolderStatus | None, Query()] = None,

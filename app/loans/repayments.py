@@ -20,9 +20,7 @@ from app.loans.rules import (
     ensure_not_in_future,
     ensure_reason,
     ensure_status,
-    get_loan,
     get_loan_for_write,
-    lock_loan,
     new_entry,
     record_event,
 )
@@ -53,10 +51,8 @@ async def record_repayment(
     loan still owes, stating that amount; 422 (field `paid_on`) when paid before
     disbursement or in the future.
     """
-    await get_loan(session, actor, loan_id)
-    actor.require(*REPAY_ROLES)
+    loan = await get_loan_for_write(session, actor, loan_id, REPAY_ROLES)
     repayment = NewRepayment(round_money(repayment.amount), repayment.paid_on, repayment.reference)
-    loan = await lock_loan(session, loan_id)
     [transaction] = await _add_repayments(session, actor, loan, [repayment], today=today)
     return transaction
 
