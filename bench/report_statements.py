@@ -94,18 +94,31 @@ async def median_ms(repeat: int, call: Callable[[], Awaitable[Any]]) -> float:
     return 1000 * statistics.median(samples)
 
 
-async def interleaved_ms(repeat: int, calls: list[Callable[[], Awaitable[Any]]]) -> list[float]:
-    """Each call's median time, the calls taking turns in each round (one warm round
-    first), so that a change in the machine's load weighs on all of them alike."""
-    samples: list[list[float]] = [[] for _ in calls]
+async def interleaved_ms(
+    repeat: int, calls: list[Callable[[], Awaitable[Any]]], always: int = 1
+) -> list[float]:
+    """Each call's median time, the calls taking turns in each round (after one warm round),
+    so that a change in the machine's load weighs on all of them alike. As in the harness,
+    a floor variant (every call after the first `always`) more than 3x slower than the
+    fastest variant in the warm round is not the floor: it keeps its warm time and leaves
+    the rounds."""
+    warm = []
     for call in calls:
+        started = time.perf_counter()
         await call()
+        warm.append(time.perf_counter() - started)
+    fastest = min(warm[always:], default=0.0)
+    timed = [index for index in range(len(calls)) if index < always or warm[index] <= 3 * fastest]
+    samples: dict[int, list[float]] = {index: [] for index in timed}
     for _ in range(repeat):
-        for index, call in enumerate(calls):
+        for index in timed:
             started = time.perf_counter()
-            await call()
+            await calls[index]()
             samples[index].append(time.perf_counter() - started)
-    return [1000 * statistics.median(values) for values in samples]
+    return [
+        1000 * (statistics.median(samples[index]) if index in samples else warm[index])
+        for index in range(len(calls))
+    ]
 
 
 async def agreeing_floors(
@@ -179,7 +192,7 @@ async def main() -> None:
                     par30 = partial(floors.fetch, connection, floors.portfolio_par30_sql(), today)
                     extra = [par30] if label == "today" else []
                     service, *timings = await interleaved_ms(
-                        args.repeat, [partial(get, path), *extra, *floor_calls]
+                        args.repeat, [partial(get, path), *extra, *floor_calls], 1 + len(extra)
                     )
                     if extra:
                         name += f" (PAR30-only {timings[0]:.1f} ms: {service / timings[0]:.1f}x)"
