@@ -124,7 +124,7 @@ class Installment(Base):
         Index("ix_installments_due_on", "due_on"),
         # The installments not fully paid today, by due date: the overdue ones behind
         # today's arrears and any past date's position are a range of this small index
-        # (one loan's open installments come through uq_installments_loan_id).
+        # (one loan's open installments come through ix_installments_unpaid_by_loan).
         Index(
             "ix_installments_unpaid",
             "due_on",

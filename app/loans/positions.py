@@ -188,7 +188,9 @@ def current_loan_positions(
     reversal and write-off) and, only for loans whose oldest unpaid installment is due
     before ``as_of``, their still-unpaid installments (``paid_off_on IS NULL``, current
     ``principal_paid`` / ``interest_paid``) to sum the arrears: loans in arrears come from
-    ``ix_loans_status_oldest_unpaid``, their installments from ``uq_installments_loan_id``.
+    ``ix_loans_status_oldest_unpaid``, their installments from
+    ``ix_installments_unpaid_by_loan`` (an index-only scan on PostgreSQL, which carries the
+    amounts).
     """
     outstanding = and_(Loan.status == "active", loan_is_outstanding(as_of))
     if loan_filter is not None:

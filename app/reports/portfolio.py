@@ -7,7 +7,7 @@ GROUPING SETS on PostgreSQL, or as a UNION ALL over a CTE computed once on SQLit
 
 - as of today or later, `current_loan_positions`: the loans' summary columns plus the
   still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
-  `uq_installments_loan_id`);
+  `ix_installments_unpaid_by_loan`);
 - as of a past date, `loan_positions_as_of`: the installments not fully paid at that date
   and their dated allocations, never the summary columns.
 
