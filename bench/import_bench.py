@@ -235,10 +235,15 @@ def main() -> None:
     parser.add_argument("--holders", type=int, default=50_000)
     parser.add_argument("--loans", type=int, default=20_000)
     parser.add_argument("--repayments", type=int, default=100_000)
+    parser.add_argument(
+        "--database-prefix",
+        default="import_bench",
+        help="the scratch database is <prefix>_<random hex>, dropped at the end",
+    )
     args = parser.parse_args()
     assert args.loans <= args.holders
 
-    name = f"import_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{args.database_prefix}_{uuid.uuid4().hex[:8]}"
     server_url = make_url(args.url)
     admin_url = server_url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(admin_url, autocommit=True) as connection:

@@ -207,10 +207,34 @@ class PendingRepayment:
 
 @dataclass
 class RepaymentImporter(Importer):
+    unresolved: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    """Rows waiting for their loans to be looked up, a batch at a time."""
     pending: dict[int, list[PendingRepayment]] = field(default_factory=lambda: defaultdict(list))
     receipts: dict[tuple[int, str], int] = field(default_factory=dict)
 
     async def add(self, line: int, values: dict[str, Any]) -> None:
+        self.unresolved.append((line, values))
+        if len(self.unresolved) >= BATCH_ROWS:
+            await self.resolve_unresolved()
+
+    async def resolve_unresolved(self) -> None:
+        """The batch's loans in one statement per lender, then each row."""
+        rows, self.unresolved = self.unresolved, []
+        references = []
+        for _, values in rows:
+            try:
+                lender_id = await self.keys.lender(values["lender_code"])
+            except RowProblem:
+                continue  # named when the row itself is read
+            references.append((lender_id, values["reference"]))
+        await self.keys.prefetch_loans(references)
+        for line, values in rows:
+            try:
+                await self.add_row(line, values)
+            except (RowProblem, ValidationError, DomainError) as exc:
+                self.errors.extend(errors_of(exc, line, SPECS[ImportKind.repayments]))
+
+    async def add_row(self, line: int, values: dict[str, Any]) -> None:
         lender_id = await self.keys.lender(values.pop("lender_code"))
         loan_id = await self.keys.loan(lender_id, values.pop("reference"))
         values["reference"] = values.pop("receipt")
@@ -225,18 +249,17 @@ class RepaymentImporter(Importer):
         )
 
     async def finish(self, spec: KindSpec) -> None:
-        """Per loan, in id order: lock it, skip the receipts it already has, then record the
-        rest in `paid_on` order with the ledger's rules in one allocation; when that is
-        refused, row by row so that each bad row is named. The ledger checks every rule
-        before it writes, so a refused call leaves nothing behind. Loans are locked and
-        their receipts read a few hundred at a time."""
+        """A few hundred loans at a time, in id order: lock them, skip the receipts they
+        already have, then record the rest of each loan in `paid_on` order with the ledger's
+        rules, every loan of the batch at once (`record_repayments_of_loans`). A loan whose
+        repayments are refused is then recorded row by row so that each bad row is named
+        (the import is rolled back anyway)."""
+        await self.resolve_unresolved()
         actor = acting_as(self.actor, rules.REPAY_ROLES)
         loan_ids = sorted(self.pending)
         for start in range(0, len(loan_ids), BATCH_ROWS):
             chunk = loan_ids[start : start + BATCH_ROWS]
-            await self.session.execute(
-                select(Loan.id).where(Loan.id.in_(chunk)).order_by(Loan.id).with_for_update()
-            )
+            locked = await rules.lock_loans(self.session, actor, chunk, rules.REPAY_ROLES)
             found = await self.session.execute(
                 select(LoanTransaction.loan_id, LoanTransaction.reference).where(
                     LoanTransaction.loan_id.in_(chunk),
@@ -245,39 +268,54 @@ class RepaymentImporter(Importer):
                 )
             )
             recorded = {(loan_id, reference) for loan_id, reference in found}
+            batch: list[tuple[int, list[PendingRepayment]]] = []
             for loan_id in chunk:
                 rows = sorted(self.pending.pop(loan_id), key=lambda r: (r.paid_on, r.line))
                 fresh = [r for r in rows if (loan_id, r.receipt) not in recorded]
                 self.skipped += len(rows) - len(fresh)
                 if fresh:
-                    await self.record_all(actor, loan_id, fresh, spec)
+                    batch.append((loan_id, fresh))
+            await self.record_batch(actor, locked, batch, spec)
             await self.session.flush()
             self.session.expunge_all()
 
-    async def record_all(
-        self, actor: Actor, loan_id: int, rows: list[PendingRepayment], spec: KindSpec
+    async def record_batch(
+        self,
+        actor: Actor,
+        locked: dict[int, Loan],
+        batch: list[tuple[int, list[PendingRepayment]]],
+        spec: KindSpec,
     ) -> None:
-        try:
-            await self.record(actor, loan_id, rows)
-            self.created += len(rows)
-            return
-        except DomainError:
-            pass
-        for row in rows:
-            try:
-                await self.record(actor, loan_id, [row])
-                self.created += 1
-            except DomainError as exc:
-                self.errors.extend(errors_of(exc, row.line, spec))
-
-    async def record(self, actor: Actor, loan_id: int, rows: list[PendingRepayment]) -> None:
-        await repayments.record_repayments(
+        refused = [(loan_id, rows) for loan_id, rows in batch if loan_id not in locked]
+        visible = [(locked[loan_id], rows) for loan_id, rows in batch if loan_id in locked]
+        outcomes = await repayments.record_repayments_of_loans(
             self.session,
             actor,
-            loan_id,
-            [repayments.NewRepayment(r.amount, r.paid_on, r.receipt) for r in rows],
+            [(loan, [self.new_repayment(r) for r in rows]) for loan, rows in visible],
             today=self.settings.today,
         )
+        for (loan, rows), outcome in zip(visible, outcomes, strict=True):
+            if isinstance(outcome, DomainError):
+                refused.append((loan.id, rows))
+            else:
+                self.created += outcome
+        for loan_id, rows in refused:
+            for row in rows:
+                try:
+                    await repayments.record_repayments(
+                        self.session,
+                        actor,
+                        loan_id,
+                        [self.new_repayment(row)],
+                        today=self.settings.today,
+                    )
+                    self.created += 1
+                except DomainError as exc:
+                    self.errors.extend(errors_of(exc, row.line, spec))
+
+    @staticmethod
+    def new_repayment(row: PendingRepayment) -> repayments.NewRepayment:
+        return repayments.NewRepayment(row.amount, row.paid_on, row.receipt)
 
 
 IMPORTERS: dict[ImportKind, type[Importer]] = {

@@ -1,6 +1,8 @@
 """Natural keys of imported rows (centre codes, national ids, lender codes, product names,
 loan references) resolved to ids, each looked up once per import."""
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,7 @@ class Keys:
         self.users: dict[str, int | None] = {}
         self.lenders: dict[str, int | None] = {}
         self.products: dict[tuple[int, str], int | None] = {}
+        self.loans: dict[tuple[int, str], int | None] = {}
 
     async def centre(self, code: str) -> int:
         if code not in self.centres:
@@ -113,10 +116,29 @@ class Keys:
         return int(found[0])
 
     async def loan(self, lender_id: int, reference: str) -> int:
-        stmt = visible_to(select(Loan.id), Loan.centre_id, self.actor).where(
-            Loan.lender_id == lender_id, Loan.reference == reference
-        )
-        loan_id = (await self.session.execute(stmt)).scalar_one_or_none()
+        key = (lender_id, reference)
+        if key not in self.loans:
+            stmt = visible_to(select(Loan.id), Loan.centre_id, self.actor).where(
+                Loan.lender_id == lender_id, Loan.reference == reference
+            )
+            self.loans[key] = (await self.session.execute(stmt)).scalar_one_or_none()
+        loan_id = self.loans[key]
         if loan_id is None:
             raise RowProblem("reference", "no loan of this lender with this reference")
         return loan_id
+
+    async def prefetch_loans(self, references: Iterable[tuple[int, str]]) -> None:
+        """Look up these (lender id, reference) pairs in one statement per lender, so that
+        `loan` answers them from the cache (a statement names its loans row after row)."""
+        wanted: dict[int, set[str]] = {}
+        for lender_id, reference in references:
+            if (lender_id, reference) not in self.loans:
+                wanted.setdefault(lender_id, set()).add(reference)
+        for lender_id, names in wanted.items():
+            stmt = visible_to(select(Loan), Loan.centre_id, self.actor).where(
+                Loan.lender_id == lender_id, Loan.reference.in_(sorted(names))
+            )
+            columns = stmt.with_only_columns(Loan.id, Loan.reference)
+            found = {ref: loan_id for loan_id, ref in await self.session.execute(columns)}
+            for name in names:
+                self.loans[(lender_id, name)] = found.get(name)

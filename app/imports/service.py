@@ -11,8 +11,8 @@ its endpoint needs and the caller's scope unchanged (a manager's loans are appli
 adviser of the same centre would, then approved as the manager). The per-record audit events
 of those steps are folded into one `import` event with the counts.
 
-Repayments are collected first and then applied loan by loan, in `paid_on` order, after
-locking the loan: a (loan, receipt) already recorded is skipped. Two imports of the same
+Repayments are collected first and then applied a few hundred loans at a time, each loan's
+in `paid_on` order, after locking the loans: a (loan, receipt) already recorded is skipped. Two imports of the same
 statement at once wait for each other on the loans' row locks (taken in id order, so they
 cannot deadlock), and the second finds the first's repayments and skips them.
 """

@@ -5,13 +5,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, NotFound, RuleViolation
+from app.core.errors import Conflict, DomainError, NotFound, RuleViolation
 from app.core.money import round_money
 from app.core.scope import Actor
-from app.loans.ledger_store import Boundary, allocate_from, installments_of
+from app.loans import ledger
+from app.loans.ledger_store import (
+    Boundary,
+    NewPayments,
+    StoredInstallments,
+    allocate_from,
+    allocate_new_payments,
+    installments_of,
+    installments_of_loans,
+    stored_state,
+)
 from app.loans.models import Loan, LoanStatus, LoanTransaction, TransactionKind
 from app.loans.rules import (
     REPAY_ROLES,
@@ -20,6 +31,7 @@ from app.loans.rules import (
     ensure_not_in_future,
     ensure_reason,
     ensure_status,
+    entry_values,
     get_loan_for_write,
     new_entry,
     record_event,
@@ -52,8 +64,9 @@ async def record_repayment(
     disbursement or in the future.
     """
     loan = await get_loan_for_write(session, actor, loan_id, REPAY_ROLES)
-    repayment = NewRepayment(round_money(repayment.amount), repayment.paid_on, repayment.reference)
-    [transaction] = await _add_repayments(session, actor, loan, [repayment], today=today)
+    [transaction] = await _add_repayments(
+        session, actor, loan, normalised([repayment]), today=today
+    )
     return transaction
 
 
@@ -69,18 +82,13 @@ async def record_repayments(
     the rules of `record_repayment` (their total may not exceed what is owed) and a single
     allocation from the earliest of them on. All or nothing."""
     loan = await get_loan_for_write(session, actor, loan_id, REPAY_ROLES)
-    normalised = [NewRepayment(round_money(r.amount), r.paid_on, r.reference) for r in repayments]
-    return await _add_repayments(session, actor, loan, normalised, today=today)
+    return await _add_repayments(session, actor, loan, normalised(repayments), today=today)
 
 
-async def _add_repayments(
-    session: AsyncSession,
-    actor: Actor,
-    loan: Loan,
-    repayments: Sequence[NewRepayment],
-    *,
-    today: date,
-) -> list[LoanTransaction]:
+def ensure_repayable(loan: Loan, repayments: Sequence[NewRepayment], *, today: date) -> None:
+    """The rules of each repayment of a loan before its installments are read: 409 unless
+    the loan is active; 422 (field `amount`) unless the amount is positive; 422 (field
+    `paid_on`) when paid in the future or before disbursement."""
     ensure_status(loan, "repaid", LoanStatus.active)
     assert loan.disbursed_on is not None
     for repayment in repayments:
@@ -91,16 +99,55 @@ async def _add_repayments(
             raise RuleViolation(
                 "paid_on", f"must not be before disbursement ({loan.disbursed_on.isoformat()})"
             )
-    installments = await installments_of(session, loan.id)
-    owed = sum((row.principal_due + row.interest_due for row in installments), ZERO) - sum(
-        (row.principal_paid + row.interest_paid for row in installments), ZERO
-    )
+
+
+def ensure_within_owed(
+    repayments: Sequence[NewRepayment], installments: Sequence[ledger.InstallmentState]
+) -> None:
+    """422 (field `amount`) when the repayments' total is above what the loan still owes on
+    its installments (as stored), stating that amount."""
+    owed = sum((state.remaining for state in installments), ZERO)
     total = sum((repayment.amount for repayment in repayments), ZERO)
     if total > owed:
         raise RuleViolation(
             "amount",
             f"the amount {total:.2f} is above what the loan still owes: {owed:.2f} MAD",
         )
+
+
+def normalised(repayments: Sequence[NewRepayment]) -> list[NewRepayment]:
+    """The repayments with their amounts rounded to the centime."""
+    return [NewRepayment(round_money(r.amount), r.paid_on, r.reference) for r in repayments]
+
+
+def repayment_changes(
+    transaction_id: int,
+    amount: Decimal,
+    paid_on: date,
+    outstanding_before: Decimal,
+    loan: Loan,
+) -> dict[str, Any]:
+    """The audit event of a repayment (the loan as it is after the write)."""
+    return {
+        "transaction_id": transaction_id,
+        "amount": amount,
+        "paid_on": paid_on,
+        "outstanding_principal": {"from": outstanding_before, "to": loan.outstanding_principal},
+        "status": loan.status,
+    }
+
+
+async def _add_repayments(
+    session: AsyncSession,
+    actor: Actor,
+    loan: Loan,
+    repayments: Sequence[NewRepayment],
+    *,
+    today: date,
+) -> list[LoanTransaction]:
+    ensure_repayable(loan, repayments, today=today)
+    installments = await installments_of(session, loan.id)
+    ensure_within_owed(repayments, [stored_state(row) for row in installments])
     transactions = [
         new_entry(
             loan,
@@ -123,15 +170,75 @@ async def _add_repayments(
             actor,
             loan,
             "repayment",
-            {
-                "transaction_id": transaction.id,
-                "amount": transaction.amount,
-                "paid_on": transaction.effective_on,
-                "outstanding_principal": {"from": before, "to": loan.outstanding_principal},
-                "status": loan.status,
-            },
+            repayment_changes(
+                transaction.id, transaction.amount, transaction.effective_on, before, loan
+            ),
         )
     return transactions
+
+
+async def record_repayments_of_loans(
+    session: AsyncSession,
+    actor: Actor,
+    batch: Sequence[tuple[Loan, Sequence[NewRepayment]]],
+    *,
+    today: date,
+) -> list[int | DomainError]:
+    """`record_repayments` for many loans at once (a lender's statement), in a constant
+    number of statements for the whole batch (`ledger_store.allocate_new_payments`), with
+    the same rules (`ensure_repayable`, `ensure_within_owed`) and the same stored result as
+    calling it loan by loan with each loan's repayments in the order given.
+
+    The caller holds the loans' locks (`lock_loans` with `REPAY_ROLES`). Each loan is all or
+    nothing: the answer gives, in the order of `batch`, the number of repayments recorded or
+    the error `record_repayments` would have raised, in which case nothing of that loan was
+    written."""
+    actor.require(*REPAY_ROLES)
+    stored = await installments_of_loans(session, [loan.id for loan, _ in batch])
+    outcomes: list[int | DomainError] = []
+    accepted: list[tuple[list[NewRepayment], NewPayments]] = []
+    for loan, given in batch:
+        if not given:
+            outcomes.append(0)
+            continue
+        repayments = normalised(given)
+        installments = stored.get(loan.id, StoredInstallments([], []))
+        try:
+            ensure_repayable(loan, repayments, today=today)
+            ensure_within_owed(repayments, installments.states)
+        except DomainError as exc:
+            outcomes.append(exc)
+            continue
+        outcomes.append(len(repayments))
+        entries = [
+            entry_values(
+                loan,
+                actor,
+                TransactionKind.repayment,
+                repayment.amount,
+                repayment.paid_on,
+                reference=repayment.reference,
+            )
+            for repayment in repayments
+        ]
+        accepted.append((repayments, NewPayments(loan, installments, entries)))
+    written = await allocate_new_payments(session, [payments for _, payments in accepted])
+    for (repayments, payments), done in zip(accepted, written, strict=True):
+        for repayment, transaction_id in zip(repayments, done.transaction_ids, strict=True):
+            await record_event(
+                session,
+                actor,
+                payments.loan,
+                "repayment",
+                repayment_changes(
+                    transaction_id,
+                    repayment.amount,
+                    repayment.paid_on,
+                    done.outstanding_before,
+                    payments.loan,
+                ),
+            )
+    return outcomes
 
 
 async def reverse_transaction(
