@@ -113,3 +113,39 @@ def test_0005_backfills_due_dates_and_downgrades_with_data(scratch_url: str) -> 
         rows = [(row.id, str(row.due_on)) for row in connection.execute(query)]
     assert rows == [(1, "2024-02-01"), (2, "2024-03-01")]
     engine.dispose()
+
+
+def test_0010_indexes_unpaid_installments_by_loan_and_downgrades_with_data(
+    scratch_url: str,
+) -> None:
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0004")
+    engine = sync_engine(scratch_url)
+    with engine.begin() as connection:
+        for statement in SEED_0004:
+            connection.execute(text(statement), {"now": datetime(2024, 1, 1, tzinfo=UTC)})
+    command.upgrade(config, "0010")
+    indexes = {index["name"]: index for index in inspect(engine).get_indexes("installments")}
+    by_loan = indexes["ix_installments_unpaid_by_loan"]
+    assert by_loan["column_names"] == ["loan_id", "due_on"]
+    if engine.dialect.name == "postgresql":
+        assert by_loan["dialect_options"]["postgresql_include"] == [
+            "principal_due",
+            "interest_due",
+            "principal_paid",
+            "interest_paid",
+        ]
+    unpaid = text("SELECT id FROM installments WHERE paid_off_on IS NULL ORDER BY loan_id, due_on")
+    with engine.connect() as connection:
+        before = connection.execute(unpaid).scalars().all()
+
+    command.downgrade(config, "0009")
+    indexes_after = {index["name"] for index in inspect(engine).get_indexes("installments")}
+    assert "ix_installments_unpaid_by_loan" not in indexes_after
+    assert "ix_installments_unpaid" in indexes_after
+    with engine.connect() as connection:
+        assert connection.execute(unpaid).scalars().all() == before
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        assert connection.execute(unpaid).scalars().all() == before
+    engine.dispose()

@@ -34,6 +34,7 @@ __all__ = [
     "days_after",
     "money",
     "money_sum",
+    "money_sum_where",
     "month_of",
     "year_of",
     "zero_money",
@@ -100,6 +101,12 @@ def money(expression: Any) -> ColumnElement[Decimal]:
 def money_sum(expression: Any) -> ColumnElement[Decimal]:
     """SUM that is 0.00, not NULL, over no rows."""
     return money(func.coalesce(func.sum(expression), 0))
+
+
+def money_sum_where(expression: Any, condition: ColumnElement[bool]) -> ColumnElement[Decimal]:
+    """SUM over the rows that meet `condition` (an aggregate FILTER, on SQLite and
+    PostgreSQL alike), 0.00 over none."""
+    return money(func.coalesce(func.sum(expression).filter(condition), 0))
 
 
 def zero_money() -> ColumnElement[Decimal]:

@@ -124,13 +124,24 @@ class Installment(Base):
         Index("ix_installments_due_on", "due_on"),
         # The installments not fully paid today, by due date: the overdue ones behind
         # today's arrears and any past date's position are a range of this small index
-        # (one loan's open installments come through uq_installments_loan_id).
+        # (one loan's open installments come through ix_installments_unpaid_by_loan).
         Index(
             "ix_installments_unpaid",
             "due_on",
             "loan_id",
             postgresql_where=text("paid_off_on IS NULL"),
             sqlite_where=text("paid_off_on IS NULL"),
+        ),
+        # The same installments by loan, carrying their amounts (INCLUDE, PostgreSQL): the
+        # arrears of the loans in arrears today, and the unpaid part of any past date's
+        # position, come from an index-only scan, not one heap page per installment.
+        Index(
+            "ix_installments_unpaid_by_loan",
+            "loan_id",
+            "due_on",
+            postgresql_where=text("paid_off_on IS NULL"),
+            sqlite_where=text("paid_off_on IS NULL"),
+            postgresql_include=["principal_due", "interest_due", "principal_paid", "interest_paid"],
         ),
     )
 

@@ -9,11 +9,25 @@ so a threshold goes into SQL as a date parameter (``days_past_due > N`` is
 ``oldest_overdue_due_on < as_of - N days``), with no dialect-specific date arithmetic.
 """
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,15 +35,21 @@ from app.core.money import MONEY
 from app.loans.models import Allocation, Installment, Loan
 
 __all__ = [
+    "DatedPositionSelect",
     "PositionSelect",
     "current_loan_positions",
     "loan_is_outstanding",
     "loan_positions_as_of",
+    "loan_positions_at_dates",
 ]
 
 PositionSelect = Select[int, int, int, int, int, Decimal, Decimal, date | None]
 """Rows of (loan_id, centre_id, holder_id, lender_id, product_id, outstanding_principal,
 arrears_amount, oldest_overdue_due_on)."""
+
+DatedPositionSelect = Select[date, int, int, int, Decimal, date | None]
+"""Rows of (as_of, loan_id, centre_id, holder_id, outstanding_principal,
+oldest_overdue_due_on)."""
 
 
 def loan_is_outstanding(as_of: date) -> ColumnElement[bool]:
@@ -85,6 +105,20 @@ def loan_positions_as_of(
     outstanding = loan_is_outstanding(as_of)
     if loan_filter is not None:
         outstanding = and_(outstanding, loan_filter)
+    # Read once and joined three times (PostgreSQL materialises a CTE used more than once),
+    # rather than filtering `loans` again for each part.
+    loans = (
+        select(
+            Loan.id.label("id"),
+            Loan.centre_id.label("centre_id"),
+            Loan.holder_id.label("holder_id"),
+            Loan.lender_id.label("lender_id"),
+            Loan.product_id.label("product_id"),
+            (Loan.principal - Loan.paid_principal).label("unpaid_today"),
+        )
+        .where(outstanding)
+        .cte("outstanding_loans")
+    )
     paid_for_past_due = Allocation.due_on < as_of
     paid_later = (
         select(
@@ -95,8 +129,8 @@ def loan_positions_as_of(
             ),
             case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
         )
-        .join(Loan, Loan.id == Allocation.loan_id)
-        .where(outstanding, Allocation.paid_on > as_of)
+        .join(loans, loans.c.id == Allocation.loan_id)
+        .where(Allocation.paid_on > as_of)
     )
     unpaid_today = (
         select(
@@ -110,8 +144,8 @@ def loan_positions_as_of(
             ).label("past_due"),
             Installment.due_on.label("overdue_due_on"),
         )
-        .join(Loan, Loan.id == Installment.loan_id)
-        .where(outstanding, Installment.paid_off_on.is_(None), Installment.due_on < as_of)
+        .join(loans, loans.c.id == Installment.loan_id)
+        .where(Installment.paid_off_on.is_(None), Installment.due_on < as_of)
     )
     movements = union_all(paid_later, unpaid_today).subquery("movements")
     per_loan = (
@@ -125,24 +159,18 @@ def loan_positions_as_of(
         .subquery("per_loan")
     )
 
-    return (
-        select(
-            Loan.id.label("loan_id"),
-            Loan.centre_id.label("centre_id"),
-            Loan.holder_id.label("holder_id"),
-            Loan.lender_id.label("lender_id"),
-            Loan.product_id.label("product_id"),
-            _money(
-                Loan.principal
-                - Loan.paid_principal
-                + func.coalesce(per_loan.c.principal_paid_later, 0)
-            ).label("outstanding_principal"),
-            _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
-            _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
-        )
-        .outerjoin(per_loan, per_loan.c.loan_id == Loan.id)
-        .where(outstanding)
-    )
+    return select(
+        loans.c.id.label("loan_id"),
+        loans.c.centre_id,
+        loans.c.holder_id,
+        loans.c.lender_id,
+        loans.c.product_id,
+        _money(loans.c.unpaid_today + func.coalesce(per_loan.c.principal_paid_later, 0)).label(
+            "outstanding_principal"
+        ),
+        _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
+        _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
+    ).outerjoin(per_loan, per_loan.c.loan_id == loans.c.id)
 
 
 def current_loan_positions(
@@ -160,7 +188,9 @@ def current_loan_positions(
     reversal and write-off) and, only for loans whose oldest unpaid installment is due
     before ``as_of``, their still-unpaid installments (``paid_off_on IS NULL``, current
     ``principal_paid`` / ``interest_paid``) to sum the arrears: loans in arrears come from
-    ``ix_loans_status_oldest_unpaid``, their installments from ``uq_installments_loan_id``.
+    ``ix_loans_status_oldest_unpaid``, their installments from
+    ``ix_installments_unpaid_by_loan`` (an index-only scan on PostgreSQL, which carries the
+    amounts).
     """
     outstanding = and_(Loan.status == "active", loan_is_outstanding(as_of))
     if loan_filter is not None:
@@ -203,6 +233,140 @@ def current_loan_positions(
         )
         .outerjoin(in_arrears, in_arrears.c.loan_id == Loan.id)
         .where(outstanding)
+    )
+
+
+def loan_positions_at_dates(
+    dates: Sequence[date], loan_filter: ColumnElement[bool] | None = None
+) -> DatedPositionSelect:
+    """One row per loan and date of ``dates`` at which the loan is outstanding, in one
+    statement: the same ``outstanding_principal`` and ``oldest_overdue_due_on`` as
+    ``loan_positions_as_of`` for each date (no arrears amount).
+
+    Columns: ``as_of, loan_id, centre_id, holder_id, outstanding_principal,
+    oldest_overdue_due_on``. ``loan_filter`` as in ``loan_positions_as_of``.
+
+    Why it is exact, with the dates sorted d_0 < d_1 < ... (as in ``loan_positions_as_of``,
+    today's stored state minus what was paid after each date):
+
+    - each allocation dated p > d_0 is put in the bucket of the last date before it
+      (k with d_k < p <= d_k+1); it was paid after d_j exactly for j <= k. So, per loan, a
+      running sum over the buckets from the last date down gives the principal paid after
+      each date, and a running minimum the earliest due date among the installments paid
+      after it;
+    - the installments unpaid today are the loan's ``oldest_unpaid_due_on`` and later
+      ones (a summary column kept with every write, for every status), so the earliest
+      of them due before d is ``oldest_unpaid_due_on`` when it is before d;
+    - ``oldest_overdue_due_on`` at d is the earlier of that and of the earliest due date
+      paid after d, each counted only when before d.
+
+    What it reads: the loans (event dates, ``principal``, ``paid_principal``,
+    ``oldest_unpaid_due_on``) and the allocations dated after the first date
+    (``ix_allocations_loan_paid_on`` from one centre's loans), each once, whatever the
+    number of dates; no installment. The allocations are grouped to at most one row per
+    loan and date, and the running sums are window functions over at most one row per
+    loan and date.
+    """
+    days = sorted(set(dates))
+    if not days:
+        raise ValueError("loan_positions_at_dates needs at least one date")
+    first, last = days[0], days[-1]
+    in_range = and_(
+        Loan.disbursed_on <= last,
+        or_(Loan.closed_on.is_(None), Loan.closed_on > first),
+        or_(Loan.written_off_on.is_(None), Loan.written_off_on > first),
+    )
+    if loan_filter is not None:
+        in_range = and_(in_range, loan_filter)
+
+    steps = [
+        select(literal(step, Integer()).label("step"), literal(day, Date()).label("as_of"))
+        for step, day in enumerate(days)
+    ]
+    as_of_dates = (steps[0] if len(steps) == 1 else union_all(*steps)).subquery("as_of_dates")
+
+    # The step of the last date before the payment (the allocation was paid after that
+    # date and every earlier one).
+    step_paid_after: ColumnElement[int] = literal(0, Integer())
+    if len(days) > 1:
+        step_paid_after = case(
+            *[(Allocation.paid_on <= day, step) for step, day in enumerate(days[1:])],
+            else_=len(days) - 1,
+        )
+    dated = (
+        select(
+            Allocation.loan_id.label("loan_id"),
+            step_paid_after.label("step"),
+            Allocation.principal.label("principal"),
+            Allocation.due_on.label("due_on"),
+        )
+        .join(Loan, Loan.id == Allocation.loan_id)
+        .where(in_range, Allocation.paid_on > first)
+        .subquery("dated")
+    )
+    buckets = (
+        select(
+            dated.c.loan_id,
+            dated.c.step,
+            func.sum(dated.c.principal).label("principal"),
+            func.min(dated.c.due_on).label("due_on"),
+        )
+        .group_by(dated.c.loan_id, dated.c.step)
+        .subquery("buckets")
+    )
+    # One row per loan and date from its disbursement on (no allocation precedes it, so
+    # the running sums from the last date down lose nothing).
+    grid = (
+        select(
+            as_of_dates.c.as_of,
+            Loan.id.label("loan_id"),
+            Loan.centre_id.label("centre_id"),
+            Loan.holder_id.label("holder_id"),
+            Loan.closed_on.label("closed_on"),
+            Loan.written_off_on.label("written_off_on"),
+            (Loan.principal - Loan.paid_principal).label("unpaid_today"),
+            Loan.oldest_unpaid_due_on.label("oldest_unpaid_due_on"),
+            func.sum(buckets.c.principal)
+            .over(partition_by=Loan.id, order_by=as_of_dates.c.step.desc())
+            .label("paid_later"),
+            func.min(buckets.c.due_on)
+            .over(partition_by=Loan.id, order_by=as_of_dates.c.step.desc())
+            .label("due_on_paid_later"),
+        )
+        .select_from(Loan)
+        .join(as_of_dates, Loan.disbursed_on <= as_of_dates.c.as_of)
+        .outerjoin(
+            buckets, and_(buckets.c.loan_id == Loan.id, buckets.c.step == as_of_dates.c.step)
+        )
+        .where(in_range)
+        .subquery("grid")
+    )
+    as_of = grid.c.as_of
+    unpaid_due_on = grid.c.oldest_unpaid_due_on
+    paid_later_due_on = grid.c.due_on_paid_later
+    oldest_overdue = case(
+        (
+            and_(
+                unpaid_due_on < as_of,
+                or_(paid_later_due_on.is_(None), not_(paid_later_due_on < unpaid_due_on)),
+            ),
+            unpaid_due_on,
+        ),
+        (paid_later_due_on < as_of, paid_later_due_on),
+        else_=None,
+    )
+    return select(
+        _date(as_of).label("as_of"),
+        grid.c.loan_id,
+        grid.c.centre_id,
+        grid.c.holder_id,
+        _money(grid.c.unpaid_today + func.coalesce(grid.c.paid_later, 0)).label(
+            "outstanding_principal"
+        ),
+        _date(oldest_overdue).label("oldest_overdue_due_on"),
+    ).where(
+        or_(grid.c.closed_on.is_(None), grid.c.closed_on > as_of),
+        or_(grid.c.written_off_on.is_(None), grid.c.written_off_on > as_of),
     )
 
 

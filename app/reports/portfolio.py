@@ -2,12 +2,12 @@
 "Portfolio figures as of a date D").
 
 One statement: the grouped figures and the total (the total's distinct borrowers are not
-the sum of the groups') as a UNION ALL over one position row per outstanding loan, a CTE
-computed once:
+the sum of the groups') over one position row per outstanding loan, in one pass with
+GROUPING SETS on PostgreSQL, or as a UNION ALL over a CTE computed once on SQLite:
 
 - as of today or later, `current_loan_positions`: the loans' summary columns plus the
   still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
-  `uq_installments_loan_id`);
+  `ix_installments_unpaid_by_loan`);
 - as of a past date, `loan_positions_as_of`: the installments not fully paid at that date
   and their dated allocations, never the summary columns.
 
@@ -22,16 +22,16 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     CompoundSelect,
     Row,
+    Select,
     and_,
     case,
     func,
-    literal,
     literal_column,
     null,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,11 +40,11 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.centres.models import Centre
-from app.core.sql import money_sum
+from app.core.sql import days_after, money_sum, money_sum_where
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
-from app.loans.positions import current_loan_positions, loan_positions_as_of
+from app.loans.positions import PositionSelect, current_loan_positions, loan_positions_as_of
 from app.reports.common import GroupKey, id_key, id_label, share, sorted_rows, text_key
 from app.reports.dates import years_before
 from app.reports.labels import TOTAL_LABEL, UNSPECIFIED, humanise
@@ -65,12 +65,12 @@ AGING_BOUNDS: tuple[tuple[AgingBucket, int, int | None], ...] = (
 )
 
 
-def positions_cte(as_of: date, today: date, centre_id: int | None) -> CTE:
+def positions_select(as_of: date, today: date, centre_id: int | None) -> PositionSelect:
     """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre."""
     in_centre = None if centre_id is None else Loan.centre_id == centre_id
     if as_of >= today:
-        return current_loan_positions(as_of, in_centre).cte("positions")
-    return loan_positions_as_of(as_of, in_centre).cte("positions")
+        return current_loan_positions(as_of, in_centre)
+    return loan_positions_as_of(as_of, in_centre)
 
 
 def age_band(birth_date: Any, as_of: date) -> ColumnElement[str]:
@@ -114,12 +114,22 @@ def _grouping(group_by: PortfolioGroup, positions: FromClause, as_of: date) -> _
             return _Grouping(column, None, by_holder)
 
 
+def more_days_past_due_than(
+    oldest_overdue_due_on: ColumnElement[Any], as_of: date | ColumnElement[Any], days: int
+) -> ColumnElement[bool]:
+    """`days_past_due > days` at `as_of` (a date, or a column of dates), as a comparison of
+    dates: the oldest overdue installment fell due before `as_of - days`."""
+    if isinstance(as_of, date):
+        return oldest_overdue_due_on < as_of - timedelta(days=days)
+    return oldest_overdue_due_on < days_after(as_of, -days)
+
+
 def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
     outstanding = positions.c.outstanding_principal
     oldest = positions.c.oldest_overdue_due_on
 
     def more_than(days: int) -> ColumnElement[bool]:
-        return oldest < as_of - timedelta(days=days)
+        return more_days_past_due_than(oldest, as_of, days)
 
     figures: list[ColumnElement[Any]] = [
         func.count().label("active_loans"),
@@ -127,8 +137,10 @@ def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
         money_sum(outstanding).label("outstanding_principal"),
         money_sum(positions.c.arrears_amount).label("arrears_amount"),
     ]
+    # FILTER, not SUM(CASE ... ELSE 0): rows outside a bucket add nothing (no NUMERIC
+    # addition of zeros, which dominated the aggregation).
     figures += [
-        money_sum(case((more_than(days), outstanding), else_=0)).label(f"par{days}_amount")
+        money_sum_where(outstanding, more_than(days)).label(f"par{days}_amount")
         for days in PAR_DAYS
     ]
     for bucket, fewest, most in AGING_BOUNDS:
@@ -138,28 +150,37 @@ def _figures(positions: FromClause, as_of: date) -> list[ColumnElement[Any]]:
             condition = more_than(fewest - 1)
         else:
             condition = and_(more_than(fewest - 1), oldest >= as_of - timedelta(days=most))
-        figures.append(
-            func.count(case((condition, literal(1)))).label(f"aging_{bucket.name}_loans")
-        )
-        figures.append(
-            money_sum(case((condition, outstanding), else_=0)).label(f"aging_{bucket.name}_amount")
-        )
+        figures.append(func.count().filter(condition).label(f"aging_{bucket.name}_loans"))
+        figures.append(money_sum_where(outstanding, condition).label(f"aging_{bucket.name}_amount"))
     return figures
 
 
 def portfolio_statement(
-    as_of: date, today: date, group_by: PortfolioGroup, centre_id: int | None
-) -> CompoundSelect[Any]:
+    as_of: date,
+    today: date,
+    group_by: PortfolioGroup,
+    centre_id: int | None,
+    *,
+    grouping_sets: bool = False,
+) -> Select[Any] | CompoundSelect[Any]:
     """The grouped rows and the total row (`is_total` = 1), in one statement.
 
-    Reads the position rows of `positions_cte` once (PostgreSQL materialises a CTE used
-    twice), joined to `holders` (borrower attributes and adviser), `centres`, `lenders`,
-    `loan_products` or `users` (labels). The total is aggregated over the positions
-    themselves, as its distinct borrowers are not the sum of the groups'. The group key
-    is computed in an inner query and grouped on by name outside, so that a key built
-    from parameters (age bands) is one expression to PostgreSQL.
+    The position rows (`positions_select`) joined to `holders` (borrower attributes and
+    adviser), `centres`, `lenders`, `loan_products` or `users` (labels). The total is
+    aggregated over the positions themselves, as its distinct borrowers are not the sum of
+    the groups'. The group key is computed in an inner query and grouped on by name
+    outside, so that a key built from parameters (age bands) is one expression to
+    PostgreSQL.
+
+    With `grouping_sets` (PostgreSQL), one pass over the positions computes the groups and
+    the total (`GROUPING SETS ((key, label), ())`); otherwise (SQLite has no grouping sets)
+    the positions are a CTE read twice, by the grouped SELECT and by the total's, joined
+    by UNION ALL. The figures are the same expressions (`_figures`) either way.
     """
-    positions = positions_cte(as_of, today, centre_id)
+    if grouping_sets:
+        positions: FromClause = positions_select(as_of, today, centre_id).subquery("positions")
+    else:
+        positions = positions_select(as_of, today, centre_id).cte("positions")
     grouping = _grouping(group_by, positions, as_of)
     label = grouping.label if grouping.label is not None else null()
     keyed = (
@@ -174,6 +195,13 @@ def portfolio_statement(
         .select_from(grouping.source)
         .subquery("keyed")
     )
+    if grouping_sets:
+        return select(
+            func.grouping(keyed.c.key).label("is_total"),
+            keyed.c.key,
+            keyed.c.label,
+            *_figures(keyed, as_of),
+        ).group_by(func.grouping_sets(tuple_(keyed.c.key, keyed.c.label), tuple_()))
     grouped = select(
         literal_column("0").label("is_total"),
         keyed.c.key,
@@ -245,7 +273,14 @@ async def portfolio_report(
     group_by: PortfolioGroup,
     centre_id: int | None,
 ) -> PortfolioReport:
-    result = (await session.execute(portfolio_statement(as_of, today, group_by, centre_id))).all()
+    statement = portfolio_statement(
+        as_of,
+        today,
+        group_by,
+        centre_id,
+        grouping_sets=session.get_bind().dialect.name == "postgresql",
+    )
+    result = (await session.execute(statement)).all()
     grouped = [row for row in result if not row.is_total]
     (total,) = [row for row in result if row.is_total]
     rows, total_row = shape(group_by, grouped, total)
