@@ -20,7 +20,13 @@ from app.loans import applications, filters, lifecycle, reads, references, repay
 from app.loans.ledger import Position
 from app.loans.models import Loan, LoanStatus, LoanTransaction
 from app.loans.products_router import lenders_router, products_router
-from app.loans.schedule import ScheduledInstallment, schedule_totals
+from app.loans.schedule import (
+    Amortization,
+    Frequency,
+    InterestMethod,
+    ScheduledInstallment,
+    schedule_totals,
+)
 from app.loans.schemas import (
     LenderReference,
     LoanApply,
@@ -111,8 +117,24 @@ async def schedule_preview(
     return preview_out(items)
 
 
+_LOAN_COLUMNS = [name for name in LoanOut.model_fields if name in Loan.__table__.columns]
+_TEXT_ENUMS = {
+    "status": LoanStatus,
+    "repayment_frequency": Frequency,
+    "interest_method": InterestMethod,
+    "amortization": Amortization,
+}
+
+
 def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
-    values = {name: getattr(loan, name) for name in LoanOut.model_fields if hasattr(loan, name)}
+    """The loan's body, built without validation (`model_construct`): every value is a stored
+    column, typed by the database, or a ledger figure, so validating them again would only
+    re-check what the schema and the ledger guarantee, at about a third of a loans page's
+    time. The enum columns are stored as text and converted here; money is formatted by
+    the fields' serializers as for any response."""
+    values = {name: getattr(loan, name) for name in _LOAN_COLUMNS}
+    for name, enum in _TEXT_ENUMS.items():
+        values[name] = enum(values[name])
     values.update(
         as_of=as_of,
         outstanding_principal=position.outstanding_principal,
@@ -123,7 +145,7 @@ def loan_out(loan: Loan, position: Position, as_of: date) -> LoanOut:
         paid_principal=position.principal_repaid,
         paid_interest=position.interest_repaid,
     )
-    return LoanOut.model_validate(values)
+    return LoanOut.model_construct(**values)
 
 
 async def respond_with_loan(
