@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import (
     ColumnElement,
+    Row,
     and_,
     bindparam,
     delete,
@@ -76,7 +77,8 @@ def installment_due(row: Installment) -> ledger.InstallmentDue:
     )
 
 
-def stored_state(row: Installment) -> ledger.InstallmentState:
+def stored_state(row: Installment | Row[*tuple[Any, ...]]) -> ledger.InstallmentState:
+    """An installment (its ORM object or a row of its columns) as the ledger sees it."""
     return ledger.InstallmentState(
         seq=row.seq,
         due_on=row.due_on,
@@ -297,17 +299,7 @@ async def installments_of_loans(
     for row in await session.execute(stmt):
         stored = found.setdefault(row.loan_id, StoredInstallments([], []))
         stored.ids.append(row.id)
-        stored.states.append(
-            ledger.InstallmentState(
-                seq=row.seq,
-                due_on=row.due_on,
-                principal_due=row.principal_due,
-                interest_due=row.interest_due,
-                principal_paid=row.principal_paid,
-                interest_paid=row.interest_paid,
-                paid_off_on=row.paid_off_on,
-            )
-        )
+        stored.states.append(stored_state(row))
     return found
 
 
