@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -22,8 +23,13 @@ from app.core.scope import Role
 cli = typer.Typer(help="Microcredit and small-enterprise support tracker.", no_args_is_help=True)
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_cli = typer.Typer(help="User accounts.", no_args_is_help=True)
+month_ends_cli = typer.Typer(
+    help="Stored month ends: each loan's position at the end of a closed month.",
+    no_args_is_help=True,
+)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
+cli.add_typer(month_ends_cli, name="month-ends")
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Demo passwords are random per installation; they are kept here so a second `make run`
@@ -181,6 +187,88 @@ async def _create_user_account(
         await engine.dispose()
 
 
+@month_ends_cli.command("store")
+def month_ends_store(
+    months: Annotated[
+        int, typer.Option(min=1, max=120, help="How many closed month ends, back from today.")
+    ] = 1,
+    month_end: Annotated[
+        str | None, typer.Option(help="One month end (YYYY-MM-DD) instead of --months.")
+    ] = None,
+    again: Annotated[
+        bool, typer.Option("--again", help="Store again the month ends already stored.")
+    ] = False,
+) -> None:
+    """Store the loans' positions at closed month ends, so that the portfolio as of those
+    dates reads them (run it on the first day of each month, e.g. from cron). Each month
+    end is one transaction; writes dated before it wait for it, then keep it exact."""
+    try:
+        wanted = [date.fromisoformat(month_end)] if month_end else None
+    except ValueError as exc:
+        typer.echo(f"error: --month-end: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+    try:
+        _store_month_ends(months, wanted, again=again)
+    except DomainError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from exc
+
+
+def _store_month_ends(months: int, wanted: list[date] | None, *, again: bool = False) -> None:
+    """Store `wanted`, or the last `months` closed month ends, saying what each took."""
+    from app.loans.month_ends import month_ends_before, store_month_ends
+
+    settings = get_settings()
+    today = settings.today()
+
+    def said(day: date, loans: int | None, seconds: float) -> None:
+        if loans is None:
+            typer.echo(f"{day}: already stored")
+        else:
+            typer.echo(f"{day}: {loans:,} outstanding loans stored in {seconds:.1f} s")
+
+    async def run() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            await store_month_ends(
+                create_sessionmaker(engine),
+                wanted or month_ends_before(today, months),
+                today=today,
+                again=again,
+                on_done=said,
+            )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+@month_ends_cli.command("check")
+def month_ends_check() -> None:
+    """Compare every stored month end with the positions computed from the ledger now;
+    exits with code 1 when any loan differs."""
+    from app.loans.month_ends import differing_loans, stored_month_ends
+
+    async def run() -> int:
+        engine = create_engine(get_settings().database_url)
+        differing = 0
+        try:
+            async with create_sessionmaker(engine)() as session:
+                for day in await stored_month_ends(session):
+                    loan_ids = await differing_loans(session, day)
+                    differing += len(loan_ids)
+                    shown = ", ".join(str(loan_id) for loan_id in loan_ids[:20])
+                    typer.echo(
+                        f"{day}: {len(loan_ids)} loans differ" + (f": {shown}" if shown else "")
+                    )
+        finally:
+            await engine.dispose()
+        return differing
+
+    if asyncio.run(run()):
+        raise typer.Exit(code=1)
+
+
 @cli.command("demo-data")
 def demo_data(
     scale: Annotated[int, typer.Option(min=1, max=200, help="Multiplies the volume.")] = 1,
@@ -205,6 +293,12 @@ def demo_data(
             help="Centres of the national portfolio (default: one per 5,000 loans, at least 12).",
         ),
     ] = None,
+    month_ends: Annotated[
+        int,
+        typer.Option(
+            min=0, max=120, help="Closed month ends to store after loading (tracker month-ends)."
+        ),
+    ] = 12,
 ) -> None:
     """Load a realistic demo data set and print how to log in.
 
@@ -229,6 +323,8 @@ def demo_data(
             )
         ]
     else:
+        if month_ends:
+            _store_month_ends(month_ends, None)
         DEMO_CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
         DEMO_CREDENTIALS.write_text("".join(f"{e}\t{p}\t{r}\n" for e, p, r in credentials))
         DEMO_CREDENTIALS.chmod(0o600)

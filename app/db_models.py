@@ -15,6 +15,8 @@ from app.loans.models import (
     Loan,
     LoanProduct,
     LoanTransaction,
+    MonthEndPosition,
+    StoredMonthEnd,
 )
 from app.users.models import LoginAttempt, User
 
@@ -35,6 +37,8 @@ __all__ = [
     "LoanProduct",
     "LoanTransaction",
     "LoginAttempt",
+    "MonthEndPosition",
     "SessionParticipant",
+    "StoredMonthEnd",
     "User",
 ]

@@ -12,6 +12,7 @@ from app.loans import ledger
 from app.loans.applications import build_schedule
 from app.loans.ledger_store import latest_payment_on, set_summary
 from app.loans.models import Installment, Loan, LoanStatus, LoanTransaction, TransactionKind
+from app.loans.month_ends import refresh_month_ends
 from app.loans.rules import (
     APPROVE_ROLES,
     DISBURSE_ROLES,
@@ -91,6 +92,7 @@ async def disburse_loan(
     await session.execute(insert(Installment), installment_rows(loan.id, unpaid))
     session.add(disbursement_entry(loan, actor))
     await session.flush()  # one UPDATE of the loan: its version goes up by one
+    await refresh_month_ends(session, [loan], since=disbursed_on, today=today)
     await record_disbursement(session, actor, loan)
     return loan
 
@@ -216,6 +218,7 @@ async def write_off_loan(
     loan.write_off_reason = reason
     loan.outstanding_principal = ZERO
     await session.flush()
+    await refresh_month_ends(session, [loan], since=written_off_on, today=today)
     await record_event(
         session,
         actor,

@@ -201,3 +201,36 @@ class Allocation(Base):
     due_on: Mapped[date] = mapped_column(Date)
     principal: Mapped[Decimal] = mapped_column(MONEY)
     interest: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class StoredMonthEnd(Base):
+    """A closed month end whose loan positions are stored (`MonthEndPosition`): the
+    portfolio as of that date reads them instead of the ledger (app/loans/month_ends.py)."""
+
+    __tablename__ = "stored_month_ends"
+
+    month_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MonthEndPosition(Base):
+    """A loan's position at the end of a stored month end: the row `loan_positions_as_of`
+    gives for that date, kept equal to it by every write dated on or before it
+    (app/loans/month_ends.py). Derived data: no foreign keys, so that storing a month end
+    of a national portfolio is one bulk insert with nothing checked row by row; the loan's
+    centre, holder, lender and product never change."""
+
+    __tablename__ = "month_end_positions"
+
+    # The centre follows the month end in the key: a month end's rows are one range of the
+    # key, one centre's another, and each carries the centre by which the tables would be
+    # distributed.
+    month_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(Integer)
+    lender_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int] = mapped_column(Integer)
+    outstanding_principal: Mapped[Decimal] = mapped_column(MONEY)
+    arrears_amount: Mapped[Decimal] = mapped_column(MONEY)
+    oldest_overdue_due_on: Mapped[date | None] = mapped_column(Date)

@@ -24,6 +24,7 @@ from app.loans.ledger_store import (
     stored_state,
 )
 from app.loans.models import Loan, LoanStatus, LoanTransaction, TransactionKind
+from app.loans.month_ends import refresh_month_ends
 from app.loans.rules import (
     REPAY_ROLES,
     REVERSE_ROLES,
@@ -164,6 +165,7 @@ async def _add_repayments(
     before = loan.outstanding_principal
     boundary = min(Boundary(t.effective_on, t.id) for t in transactions)
     await allocate_from(session, loan, installments, boundary, new=transactions)
+    await refresh_month_ends(session, [loan], since=boundary.paid_on, today=today)
     for transaction in transactions:
         await record_event(
             session,
@@ -223,6 +225,13 @@ async def record_repayments_of_loans(
         ]
         accepted.append((repayments, NewPayments(loan, installments, entries)))
     written = await allocate_new_payments(session, [payments for _, payments in accepted])
+    if accepted:
+        await refresh_month_ends(
+            session,
+            [payments.loan for _, payments in accepted],
+            since=min(r.paid_on for repayments, _ in accepted for r in repayments),
+            today=today,
+        )
     for (repayments, payments), done in zip(accepted, written, strict=True):
         for repayment, transaction_id in zip(repayments, done.transaction_ids, strict=True):
             await record_event(
@@ -287,6 +296,7 @@ async def reverse_transaction(
     installments = await installments_of(session, loan.id)
     boundary = Boundary(transaction.effective_on, transaction.id)
     await allocate_from(session, loan, installments, boundary, reversed_id=transaction.id)
+    await refresh_month_ends(session, [loan], since=boundary.paid_on, today=today)
     await record_event(
         session,
         actor,

@@ -18,6 +18,7 @@ from app.holders.service import ensure_borrower, holders_in_scope
 from app.loans import ledger, lifecycle
 from app.loans.applications import LoanApplication, new_application, record_application
 from app.loans.models import Installment, Loan, LoanProduct
+from app.loans.month_ends import refresh_month_ends
 from app.loans.references import duplicate_reference, flush_with_reference, taken_references
 from app.loans.rules import record_event
 
@@ -104,6 +105,10 @@ async def take_over_loans(
         await connection.execute(insert(Installment), rows)
     session.add_all(lifecycle.disbursement_entry(loan, actor) for loan, _ in schedules)
     await session.flush()
+    disbursed = [loan for loan, _ in schedules]
+    if disbursed:
+        earliest = min(loan.disbursed_on for loan in disbursed if loan.disbursed_on is not None)
+        await refresh_month_ends(session, disbursed, since=earliest, today=today)
     for loan in created:
         await record_application(session, actor, loan)
         if loan.approved_on is not None:

@@ -8,8 +8,9 @@ GROUPING SETS on PostgreSQL, or as a UNION ALL over a CTE computed once on SQLit
 - as of today or later, `current_loan_positions`: the loans' summary columns plus the
   still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
   `ix_installments_unpaid_by_loan`);
-- as of a past date, `loan_positions_as_of`: the installments not fully paid at that date
-  and their dated allocations, never the summary columns.
+- as of a stored month end (app/loans/month_ends.py), the positions stored for that date;
+- as of any other past date, `loan_positions_as_of`: the installments not fully paid at
+  that date and their dated allocations, never the summary columns.
 
 Days-past-due thresholds are date parameters: `days_past_due > N` is
 `oldest_overdue_due_on < as_of - N days`; age bands are birth-date parameters.
@@ -44,6 +45,7 @@ from app.core.sql import days_after, money_sum, money_sum_where
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
+from app.loans.month_ends import is_stored_month_end, stored_month_end_positions
 from app.loans.positions import PositionSelect, current_loan_positions, loan_positions_as_of
 from app.reports.common import GroupKey, id_key, id_label, share, sorted_rows, text_key
 from app.reports.dates import years_before
@@ -65,11 +67,17 @@ AGING_BOUNDS: tuple[tuple[AgingBucket, int, int | None], ...] = (
 )
 
 
-def positions_select(as_of: date, today: date, centre_id: int | None) -> PositionSelect:
-    """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre."""
+def positions_select(
+    as_of: date, today: date, centre_id: int | None, *, stored_month_end: bool = False
+) -> PositionSelect:
+    """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre:
+    from the current state as of today, from the stored month end when `as_of` is one
+    (`stored_month_end`, app/loans/month_ends.py), else from the ledger."""
     in_centre = None if centre_id is None else Loan.centre_id == centre_id
     if as_of >= today:
         return current_loan_positions(as_of, in_centre)
+    if stored_month_end:
+        return stored_month_end_positions(as_of, centre_id)
     return loan_positions_as_of(as_of, in_centre)
 
 
@@ -162,6 +170,7 @@ def portfolio_statement(
     centre_id: int | None,
     *,
     grouping_sets: bool = False,
+    stored_month_end: bool = False,
 ) -> Select[Any] | CompoundSelect[Any]:
     """The grouped rows and the total row (`is_total` = 1), in one statement.
 
@@ -176,11 +185,15 @@ def portfolio_statement(
     the total (`GROUPING SETS ((key, label), ())`); otherwise (SQLite has no grouping sets)
     the positions are a CTE read twice, by the grouped SELECT and by the total's, joined
     by UNION ALL. The figures are the same expressions (`_figures`) either way.
+
+    `stored_month_end`: `as_of` is a stored month end, whose positions are read from
+    `month_end_positions` (the caller checked with `is_stored_month_end`).
     """
+    rows = positions_select(as_of, today, centre_id, stored_month_end=stored_month_end)
     if grouping_sets:
-        positions: FromClause = positions_select(as_of, today, centre_id).subquery("positions")
+        positions: FromClause = rows.subquery("positions")
     else:
-        positions = positions_select(as_of, today, centre_id).cte("positions")
+        positions = rows.cte("positions")
     grouping = _grouping(group_by, positions, as_of)
     label = grouping.label if grouping.label is not None else null()
     keyed = (
@@ -279,6 +292,7 @@ async def portfolio_report(
         group_by,
         centre_id,
         grouping_sets=session.get_bind().dialect.name == "postgresql",
+        stored_month_end=as_of < today and await is_stored_month_end(session, as_of),
     )
     result = (await session.execute(statement)).all()
     grouped = [row for row in result if not row.is_total]
