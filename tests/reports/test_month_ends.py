@@ -1,0 +1,196 @@
+"""The portfolio as of a stored month end (app/loans/month_ends.py) on a generated
+portfolio: equal to the Python reference for every grouping and for one centre, read from
+the stored rows (a row changed by hand shows in the report), and still equal to the
+reference after a backdated repayment, a reversal and a write-off entered through the API
+before the stored month ends."""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.loans.models import Loan, MonthEndPosition
+from app.loans.month_ends import differing_loans, month_ends_before, store_month_end
+from app.users.models import User
+from tests.helpers import auth
+from tests.reports import reference
+from tests.reports.generator import GeneratedPortfolio
+from tests.reports.plan import TODAY
+from tests.reports.reference import Snapshot, load_snapshot
+from tests.reports.test_reference import PORTFOLIO_GROUPS, get_json
+from tests.users.factories import make_user
+
+# 2025-02-28 is also one of the dates the reference tests compare at (tests/reports/plan.py).
+STORED = [date(2025, 2, 28), *month_ends_before(TODAY, 8)]
+CHECKED = [date(2025, 2, 28), date(2026, 6, 30), date(2026, 10, 31)]
+
+
+@pytest.fixture(scope="module")
+async def stored(portfolio_session: AsyncSession, portfolio: GeneratedPortfolio) -> list[date]:
+    for month_end in STORED:
+        assert await store_month_end(portfolio_session, month_end, today=TODAY) > 0
+    await portfolio_session.commit()
+    return STORED
+
+
+async def portfolio_at(
+    client: AsyncClient, headers: dict[str, str], as_of: date, group_by: str, **more: int
+) -> dict[str, object]:
+    return await get_json(
+        client,
+        "/api/v1/reports/portfolio",
+        headers,
+        as_of=as_of.isoformat(),
+        group_by=group_by,
+        **more,
+    )
+
+
+@pytest.mark.parametrize("as_of", CHECKED, ids=str)
+@pytest.mark.parametrize("group_by", PORTFOLIO_GROUPS)
+async def test_a_stored_month_end_equals_the_reference(
+    report_client: AsyncClient,
+    national_headers: dict[str, str],
+    snapshot: Snapshot,
+    stored: list[date],
+    as_of: date,
+    group_by: str,
+) -> None:
+    body = await portfolio_at(report_client, national_headers, as_of, group_by)
+    assert body == reference.portfolio(snapshot, as_of, group_by, None)
+    assert body["rows"]
+
+
+async def test_one_centre_at_a_stored_month_end(
+    report_client: AsyncClient,
+    national_headers: dict[str, str],
+    portfolio: GeneratedPortfolio,
+    snapshot: Snapshot,
+    stored: list[date],
+) -> None:
+    centre_id = portfolio.centre_ids[1]
+    as_of = CHECKED[1]
+    body = await portfolio_at(
+        report_client, national_headers, as_of, "product", centre_id=centre_id
+    )
+    assert body == reference.portfolio(snapshot, as_of, "product", centre_id)
+
+
+async def test_the_report_reads_the_stored_rows(
+    report_client: AsyncClient,
+    national_headers: dict[str, str],
+    portfolio_session: AsyncSession,
+    stored: list[date],
+) -> None:
+    """A stored row changed by hand changes the month end's report, and only its report."""
+    as_of = CHECKED[1]
+    before = await portfolio_at(report_client, national_headers, as_of, "centre")
+    the_day_before = await portfolio_at(
+        report_client, national_headers, as_of - timedelta(days=1), "centre"
+    )
+    loan_id = await portfolio_session.scalar(
+        select(MonthEndPosition.loan_id).where(MonthEndPosition.month_end == as_of).limit(1)
+    )
+    bump = update(MonthEndPosition).where(
+        MonthEndPosition.month_end == as_of, MonthEndPosition.loan_id == loan_id
+    )
+    await portfolio_session.execute(
+        bump.values(outstanding_principal=MonthEndPosition.outstanding_principal + 1)
+    )
+    await portfolio_session.commit()
+    try:
+        changed = await portfolio_at(report_client, national_headers, as_of, "centre")
+        total = changed["total"]
+        assert isinstance(total, dict) and isinstance(before["total"], dict)
+        assert Decimal(total["outstanding_principal"]) == (
+            Decimal(before["total"]["outstanding_principal"]) + 1
+        )
+        assert await differing_loans(portfolio_session, as_of) == [loan_id]
+        unchanged = await portfolio_at(
+            report_client, national_headers, as_of - timedelta(days=1), "centre"
+        )
+        assert unchanged == the_day_before
+    finally:
+        await portfolio_session.execute(
+            bump.values(outstanding_principal=MonthEndPosition.outstanding_principal - 1)
+        )
+        await portfolio_session.commit()
+    assert await portfolio_at(report_client, national_headers, as_of, "centre") == before
+
+
+async def test_backdated_writes_keep_the_stored_month_ends_exact(
+    report_client: AsyncClient,
+    national_headers: dict[str, str],
+    portfolio_session: AsyncSession,
+    portfolio: GeneratedPortfolio,
+    report_settings: Settings,
+    stored: list[date],
+) -> None:
+    """Runs last in the module: it writes into the module's portfolio."""
+    admin: User = await make_user(portfolio_session, "admin", None)
+    await portfolio_session.commit()
+    headers = auth(admin, report_settings)
+    snap = await load_snapshot(portfolio_session)
+    active = sorted(
+        (
+            loan
+            for loan in snap.loans.values()
+            if loan.status == "active"
+            and loan.disbursed_on is not None
+            and loan.disbursed_on < date(2026, 3, 1)
+        ),
+        key=lambda loan: loan.id,
+    )
+    repaid_now, reversed_in = active[0], active[1]
+
+    def last_event_on(loan: Loan) -> date:
+        assert loan.disbursed_on is not None
+        paid = [a.paid_on for a in snap.allocations.get(loan.id, [])]
+        return max([loan.disbursed_on, *paid])
+
+    # A loan nothing was paid on since before the stored month ends: written off in them.
+    written_off = min(active[2:], key=last_event_on)
+    written_off_on = last_event_on(written_off) + timedelta(days=1)
+    assert written_off_on < STORED[-2]
+
+    backdated = await report_client.post(
+        f"/api/v1/loans/{repaid_now.id}/repayments",
+        json={"amount": "250.00", "paid_on": "2026-04-10"},
+        headers=headers,
+    )
+    assert backdated.status_code == 201, backdated.text
+    history = await report_client.get(
+        f"/api/v1/loans/{reversed_in.id}/transactions", params={"limit": 500}, headers=headers
+    )
+    repayments = [
+        item
+        for item in history.json()["items"]
+        if item["kind"] == "repayment" and not item["reversed"]
+    ]
+    assert repayments, "the loan has a repayment to reverse"
+    assert date.fromisoformat(repayments[0]["effective_on"]) < STORED[-1]
+    reversal = await report_client.post(
+        f"/api/v1/loans/{reversed_in.id}/transactions/{repayments[0]['id']}/reverse",
+        json={"reason": "Chèque rejeté"},
+        headers=headers,
+    )
+    assert reversal.status_code == 200, reversal.text
+    write_off = await report_client.post(
+        f"/api/v1/loans/{written_off.id}/write-off",
+        json={"written_off_on": written_off_on.isoformat(), "reason": "Entreprise fermée"},
+        headers=headers,
+    )
+    assert write_off.status_code == 200, write_off.text
+
+    portfolio_session.expire_all()  # the writes went through the API's own sessions
+    after = await load_snapshot(portfolio_session)
+    for month_end in stored:
+        assert await differing_loans(portfolio_session, month_end) == [], month_end
+    for as_of in CHECKED:
+        for group_by in ("centre", "gender"):
+            body = await portfolio_at(report_client, national_headers, as_of, group_by)
+            assert body == reference.portfolio(after, as_of, group_by, None)
