@@ -264,6 +264,27 @@ FROM rows GROUP BY GROUPING SETS ((key), ())
 """
 
 
+def portfolio_stored_month_end_sql(group_by: str, one_centre: bool) -> str:
+    """As of a stored month end ($1): the positions stored for it (`month_end_positions`,
+    one row per loan outstanding then), aggregated; gives the service's figures only for a
+    month end that `tracker month-ends store` has stored."""
+    join, key = _grouped(PORTFOLIO_KEYS[group_by])
+    centre = "AND m.centre_id = $2" if one_centre else ""
+    return f"""
+WITH p AS (
+  SELECT m.centre_id, m.holder_id, m.outstanding_principal AS op,
+         m.arrears_amount AS arrears, coalesce($1 - m.oldest_overdue_due_on, 0) AS dpd
+  FROM month_end_positions m
+  WHERE m.month_end = $1 {centre}
+), rows AS (
+  SELECT {key} AS key, p.holder_id, p.op, p.arrears, p.dpd FROM p {join}
+)
+SELECT GROUPING(key) AS is_total, key,
+       {_aggregates("dpd")}
+FROM rows GROUP BY GROUPING SETS ((key), ())
+"""
+
+
 def portfolio_par30_sql() -> str:
     """The PAR30-only query over the summary columns: the cheapest portfolio figure."""
     return """

@@ -523,6 +523,9 @@ PAST_VARIANTS = (
     floors.portfolio_open_installments_sql,
     floors.portfolio_movements_sql,
 )
+# At a stored month end (the harness's generation stores the last 12), the stored
+# positions are the tightest SQL for the same figures; the ledger variants follow.
+MONTH_END_VARIANTS = (floors.portfolio_stored_month_end_sql, *PAST_VARIANTS)
 
 
 def report_cases(size: Size) -> list[ReportCase]:
@@ -534,7 +537,7 @@ def report_cases(size: Size) -> list[ReportCase]:
     cases = []
     for label, as_of, variants in (
         ("today", today, (floors.portfolio_today_sql, floors.portfolio_open_installments_sql)),
-        ("month end", month_end, PAST_VARIANTS),
+        ("month end", month_end, MONTH_END_VARIANTS),
         ("137 days ago", past, PAST_VARIANTS),
         ("365 days ago", year_ago, PAST_VARIANTS),
     ):
