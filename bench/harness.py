@@ -1227,6 +1227,9 @@ def main() -> None:
     if not args.render:
         for loans in args.loans or [100_000, 1_000_000]:
             run_size(args, loans, args.port)
+        if args.prepare_only:
+            # Nothing measured: RESULTS.md keeps what it holds.
+            return
     stored = [
         json.loads(path.read_text()) | {"loans": int(path.stem.split("-")[1])}
         for path in sorted(RESULTS_DIR.glob("results-*.json"))
