@@ -1,5 +1,5 @@
-"""Helpers every test area shares: bearer headers, a client acting as one user, and the
-fields a problem response names. Factories live in each domain's `factories.py`."""
+"""Helpers every test area shares: bearer headers, a client acting as one user, the
+fields a problem response names, and a loan's live repayments as the API lists them. Factories live in each domain's `factories.py`."""
 
 import itertools
 from collections.abc import Iterator
@@ -74,3 +74,19 @@ def recorded_statements(engine: AsyncEngine) -> Iterator[list[str]]:
 def selects(statements: list[str]) -> list[str]:
     """The SELECT statements (leaving out BEGIN, SAVEPOINT and RELEASE)."""
     return [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+async def live_repayments(
+    client: AsyncClient, loan_id: int, headers: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The loan's repayments that are not reversed, as `GET /loans/{id}/transactions`
+    lists them (its first 500 transactions)."""
+    history = await client.get(
+        f"/api/v1/loans/{loan_id}/transactions", params={"limit": 500}, headers=headers
+    )
+    assert history.status_code == 200, history.text
+    return [
+        item
+        for item in history.json()["items"]
+        if item["kind"] == "repayment" and not item["reversed"]
+    ]

@@ -16,7 +16,7 @@ from app.core.config import Settings
 from app.loans.models import Loan, MonthEndPosition
 from app.loans.month_ends import differing_loans, month_ends_before, store_month_end
 from app.users.models import User
-from tests.helpers import auth
+from tests.helpers import auth, live_repayments
 from tests.reports import reference
 from tests.reports.generator import GeneratedPortfolio
 from tests.reports.plan import TODAY
@@ -163,14 +163,7 @@ async def test_backdated_writes_keep_the_stored_month_ends_exact(
         headers=headers,
     )
     assert backdated.status_code == 201, backdated.text
-    history = await report_client.get(
-        f"/api/v1/loans/{reversed_in.id}/transactions", params={"limit": 500}, headers=headers
-    )
-    repayments = [
-        item
-        for item in history.json()["items"]
-        if item["kind"] == "repayment" and not item["reversed"]
-    ]
+    repayments = await live_repayments(report_client, reversed_in.id, headers)
     assert repayments, "the loan has a repayment to reverse"
     assert date.fromisoformat(repayments[0]["effective_on"]) < STORED[-1]
     reversal = await report_client.post(

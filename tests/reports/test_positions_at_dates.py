@@ -15,7 +15,7 @@ from app.loans.models import Loan
 from app.loans.positions import loan_positions_as_of, loan_positions_at_dates
 from app.reports.trend import trend_dates
 from app.users.models import User
-from tests.helpers import auth
+from tests.helpers import auth, live_repayments
 from tests.reports import reference
 from tests.reports.generator import GeneratedPortfolio
 from tests.reports.plan import TODAY
@@ -150,14 +150,7 @@ async def test_the_trend_follows_backdated_writes_and_reversals(
         headers=headers,
     )
     assert backdated.status_code == 201, backdated.text
-    history = await report_client.get(
-        f"/api/v1/loans/{second.id}/transactions", params={"limit": 500}, headers=headers
-    )
-    repayments = [
-        item
-        for item in history.json()["items"]
-        if item["kind"] == "repayment" and not item["reversed"]
-    ]
+    repayments = await live_repayments(report_client, second.id, headers)
     assert repayments, "the second loan has a repayment to reverse"
     reversed_one = await report_client.post(
         f"/api/v1/loans/{second.id}/transactions/{repayments[0]['id']}/reverse",
