@@ -15,6 +15,7 @@ from app.loans.models import (
     Loan,
     LoanProduct,
     LoanTransaction,
+    MonthEndOverdue,
     MonthEndPosition,
     StoredMonthEnd,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "LoanProduct",
     "LoanTransaction",
     "LoginAttempt",
+    "MonthEndOverdue",
     "MonthEndPosition",
     "SessionParticipant",
     "StoredMonthEnd",

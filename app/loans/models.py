@@ -231,6 +231,25 @@ class MonthEndPosition(Base):
     holder_id: Mapped[int] = mapped_column(Integer)
     lender_id: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(Integer)
+    # Kept so that a date earlier in the month can tell the loans disbursed after it
+    # without reading `loans` (app/loans/month_ends.py, `positions_from_month_end`).
+    disbursed_on: Mapped[date] = mapped_column(Date)
     outstanding_principal: Mapped[Decimal] = mapped_column(MONEY)
     arrears_amount: Mapped[Decimal] = mapped_column(MONEY)
     oldest_overdue_due_on: Mapped[date | None] = mapped_column(Date)
+
+
+class MonthEndOverdue(Base):
+    """What a loan outstanding at a stored month end still owed then on its installments
+    due on one date before it (principal and interest, only when something was owed): the
+    rows `overdue_amounts_as_of` gives for that month end, kept with `MonthEndPosition`.
+    From them and the allocations paid since an earlier date of the same month, that
+    date's arrears follow without the installments (app/loans/month_ends.py)."""
+
+    __tablename__ = "month_end_overdue"
+
+    month_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    centre_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    unpaid_amount: Mapped[Decimal] = mapped_column(MONEY)

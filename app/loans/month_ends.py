@@ -32,20 +32,40 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Date, delete, except_, func, insert, literal, select
+from sqlalchemy import (
+    Date,
+    and_,
+    case,
+    delete,
+    except_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Insert, Select, Subquery
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.core.errors import RuleViolation
-from app.loans.models import Loan, MonthEndPosition, StoredMonthEnd
-from app.loans.positions import PositionSelect, loan_positions_as_of
+from app.core.money import MONEY
+from app.loans.models import Allocation, Loan, MonthEndOverdue, MonthEndPosition, StoredMonthEnd
+from app.loans.positions import (
+    PositionSelect,
+    loan_positions_as_of,
+    overdue_amounts_as_of,
+)
 
 __all__ = [
     "differing_loans",
     "is_stored_month_end",
     "last_closed_month_end",
+    "month_end_of",
     "month_ends_before",
+    "positions_from_month_end",
     "refresh_month_ends",
     "store_month_end",
     "store_month_ends",
@@ -65,6 +85,11 @@ def last_closed_month_end(today: date) -> date:
 
 def is_month_end(day: date) -> bool:
     return (day + timedelta(days=1)).day == 1
+
+
+def month_end_of(day: date) -> date:
+    """The last day of `day`'s month."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
 def month_ends_before(today: date, months: int) -> list[date]:
@@ -94,6 +119,7 @@ def _store_positions(month_end: date, loan_filter: ColumnElement[bool] | None) -
         "holder_id",
         "lender_id",
         "product_id",
+        "disbursed_on",
         "outstanding_principal",
         "arrears_amount",
         "oldest_overdue_due_on",
@@ -105,11 +131,27 @@ def _store_positions(month_end: date, loan_filter: ColumnElement[bool] | None) -
         positions.c.holder_id,
         positions.c.lender_id,
         positions.c.product_id,
+        Loan.disbursed_on,
         _centimes(positions.c.outstanding_principal),
         _centimes(positions.c.arrears_amount),
         positions.c.oldest_overdue_due_on,
-    )
+    ).join(Loan, Loan.id == positions.c.loan_id)
     return insert(MonthEndPosition).from_select(columns, rows)
+
+
+def _store_overdue(month_end: date, loan_filter: ColumnElement[bool] | None) -> Insert:
+    """INSERT ... SELECT of what the loans `loan_filter` keeps owed at `month_end`, by due
+    date."""
+    owed = overdue_amounts_as_of(month_end, loan_filter).subquery("owed")
+    columns = ["month_end", "centre_id", "loan_id", "due_on", "unpaid_amount"]
+    rows = select(
+        literal(month_end, Date),
+        owed.c.centre_id,
+        owed.c.loan_id,
+        owed.c.due_on,
+        _centimes(owed.c.unpaid_amount),
+    )
+    return insert(MonthEndOverdue).from_select(columns, rows)
 
 
 def _centimes(amount: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -129,9 +171,10 @@ async def store_month_end(session: AsyncSession, month_end: date, *, today: date
     if month_end > last_closed_month_end(today):
         raise RuleViolation("month_end", "must be the end of a month that is over")
     await _hold_lock(session, shared=False)
-    await session.execute(delete(MonthEndPosition).where(MonthEndPosition.month_end == month_end))
-    await session.execute(delete(StoredMonthEnd).where(StoredMonthEnd.month_end == month_end))
+    for table in (MonthEndPosition, MonthEndOverdue, StoredMonthEnd):
+        await session.execute(delete(table).where(table.month_end == month_end))
     await session.execute(_store_positions(month_end, None))
+    await session.execute(_store_overdue(month_end, None))
     session.add(StoredMonthEnd(month_end=month_end))
     await session.flush()
     # Counted, not the INSERT's rowcount, which SQLite's driver does not give for it.
@@ -196,14 +239,16 @@ async def refresh_month_ends(
     loan_ids = sorted({loan.id for loan in loans})
     centre_ids = sorted({loan.centre_id for loan in loans})
     for month_end in month_ends:
-        await session.execute(
-            delete(MonthEndPosition).where(
-                MonthEndPosition.month_end == month_end,
-                MonthEndPosition.centre_id.in_(centre_ids),
-                MonthEndPosition.loan_id.in_(loan_ids),
+        for table in (MonthEndPosition, MonthEndOverdue):
+            await session.execute(
+                delete(table).where(
+                    table.month_end == month_end,
+                    table.centre_id.in_(centre_ids),
+                    table.loan_id.in_(loan_ids),
+                )
             )
-        )
         await session.execute(_store_positions(month_end, Loan.id.in_(loan_ids)))
+        await session.execute(_store_overdue(month_end, Loan.id.in_(loan_ids)))
 
 
 def stored_month_end_positions(month_end: date, centre_id: int | None) -> PositionSelect:
@@ -225,23 +270,142 @@ def stored_month_end_positions(month_end: date, centre_id: int | None) -> Positi
     return statement
 
 
+def positions_from_month_end(as_of: date, month_end: date, centre_id: int | None) -> PositionSelect:
+    """The same rows as `loan_positions_as_of(as_of)` (of one centre, or all) for a date
+    before `month_end` in the same month, when `month_end` is stored: the stored state at
+    `month_end` minus what was paid in (as_of, month_end], the way `loan_positions_as_of`
+    takes today's state minus what was paid after its date.
+
+    - A loan outstanding at `month_end` and disbursed on or before `as_of` was outstanding
+      at `as_of` (what is repaid or written off by `as_of` still is at `month_end`). Its
+      outstanding principal at `as_of` = the stored one + the principal allocated in
+      (as_of, month_end]. An installment due before `as_of` and not fully paid then was
+      either still owing at `month_end` (a stored `MonthEndOverdue` row, since it was
+      overdue then too) or completed by an allocation in (as_of, month_end]; what it owed
+      at `as_of` = what it owed at `month_end` + what was allocated to it in between. So
+      the arrears = the stored amounts due before `as_of` + the allocations in
+      (as_of, month_end] to installments due before `as_of`, and the oldest overdue due
+      date is the earliest due date among them.
+    - A loan outstanding at `as_of` but not at `month_end` was repaid (`closed_on`) or
+      written off in (as_of, month_end]: few loans, whose positions come from the ledger
+      (`loan_positions_as_of` restricted to them).
+
+    What it reads: the stored rows of `month_end`, the allocations paid in
+    (as_of, month_end] (`ix_allocations_paid_on`), and the ledger of the loans that ended
+    in between; its cost follows the month's activity, not the distance to today.
+    """
+    stored = MonthEndPosition
+    at_month_end = select(
+        stored.loan_id,
+        stored.centre_id,
+        stored.holder_id,
+        stored.lender_id,
+        stored.product_id,
+        stored.outstanding_principal,
+    ).where(stored.month_end == month_end, stored.disbursed_on <= as_of)
+    if centre_id is not None:
+        at_month_end = at_month_end.where(stored.centre_id == centre_id)
+    base = at_month_end.cte("at_month_end")
+    paid_for_past_due = Allocation.due_on < as_of
+    paid_between = (
+        select(
+            Allocation.loan_id.label("loan_id"),
+            Allocation.principal.label("principal"),
+            case((paid_for_past_due, Allocation.principal + Allocation.interest), else_=0).label(
+                "past_due"
+            ),
+            case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
+        )
+        .join(base, base.c.loan_id == Allocation.loan_id)
+        .where(Allocation.paid_on > as_of, Allocation.paid_on <= month_end)
+    )
+    owed = MonthEndOverdue
+    still_owed = select(owed.loan_id, literal(0), owed.unpaid_amount, owed.due_on).where(
+        owed.month_end == month_end, owed.due_on < as_of
+    )
+    if centre_id is not None:
+        still_owed = still_owed.where(owed.centre_id == centre_id)
+    movements = union_all(paid_between, still_owed).subquery("movements")
+    per_loan = (
+        select(
+            movements.c.loan_id,
+            func.sum(movements.c.principal).label("principal_paid_between"),
+            func.sum(movements.c.past_due).label("arrears_amount"),
+            func.min(movements.c.overdue_due_on).label("oldest_overdue_due_on"),
+        )
+        .group_by(movements.c.loan_id)
+        .subquery("per_loan")
+    )
+    from_stored = select(
+        base.c.loan_id,
+        base.c.centre_id,
+        base.c.holder_id,
+        base.c.lender_id,
+        base.c.product_id,
+        type_coerce(
+            base.c.outstanding_principal + func.coalesce(per_loan.c.principal_paid_between, 0),
+            MONEY,
+        ).label("outstanding_principal"),
+        type_coerce(func.coalesce(per_loan.c.arrears_amount, 0), MONEY).label("arrears_amount"),
+        type_coerce(per_loan.c.oldest_overdue_due_on, Date()).label("oldest_overdue_due_on"),
+    ).outerjoin(per_loan, per_loan.c.loan_id == base.c.loan_id)
+    ended_between = or_(
+        and_(Loan.closed_on > as_of, Loan.closed_on <= month_end),
+        and_(Loan.written_off_on > as_of, Loan.written_off_on <= month_end),
+    )
+    if centre_id is not None:
+        ended_between = and_(ended_between, Loan.centre_id == centre_id)
+    both = union_all(from_stored, loan_positions_as_of(as_of, ended_between)).subquery(
+        "positions_from_month_end"
+    )
+    return select(
+        both.c.loan_id,
+        both.c.centre_id,
+        both.c.holder_id,
+        both.c.lender_id,
+        both.c.product_id,
+        type_coerce(both.c.outstanding_principal, MONEY).label("outstanding_principal"),
+        type_coerce(both.c.arrears_amount, MONEY).label("arrears_amount"),
+        type_coerce(both.c.oldest_overdue_due_on, Date()).label("oldest_overdue_due_on"),
+    )
+
+
 async def differing_loans(session: AsyncSession, month_end: date) -> list[int]:
-    """The loans whose stored row at `month_end` differs from `loan_positions_as_of` computed
-    from the ledger now, or is missing or extra (`tracker month-ends check`); empty when the
-    stored month end is exact."""
+    """The loans whose stored rows at `month_end` (position, or what they owed by due date)
+    differ from what the ledger gives now (`loan_positions_as_of`,
+    `overdue_amounts_as_of`), or are missing or extra (`tracker month-ends check`); empty
+    when the stored month end is exact."""
     stored = _comparable(stored_month_end_positions(month_end, None).subquery("stored"))
     computed = _comparable(loan_positions_as_of(month_end).subquery("computed"))
-    missing = except_(computed, stored).subquery("missing")
-    extra = except_(stored, computed).subquery("extra")
-    ids = select(missing.c.loan_id).union(select(extra.c.loan_id)).subquery("ids")
-    return list((await session.scalars(select(ids.c.loan_id).order_by(ids.c.loan_id))).all())
+    stored_owed = _comparable(
+        select(
+            MonthEndOverdue.loan_id,
+            MonthEndOverdue.centre_id,
+            MonthEndOverdue.due_on,
+            MonthEndOverdue.unpaid_amount,
+        )
+        .where(MonthEndOverdue.month_end == month_end)
+        .subquery("stored_owed")
+    )
+    computed_owed = _comparable(overdue_amounts_as_of(month_end).subquery("computed_owed"))
+    differences = [
+        except_(computed, stored),
+        except_(stored, computed),
+        except_(computed_owed, stored_owed),
+        except_(stored_owed, computed_owed),
+    ]
+    ids = union_all(
+        *(select(difference.subquery().c.loan_id) for difference in differences)
+    ).subquery("ids")
+    statement = select(ids.c.loan_id).distinct().order_by(ids.c.loan_id)
+    return list((await session.scalars(statement)).all())
 
 
 def _comparable(positions: Subquery) -> Select[Any]:
     return select(
         *(
             _centimes(column)
-            if column.name in ("outstanding_principal", "arrears_amount")
+            if column.name in ("outstanding_principal", "arrears_amount", "unpaid_amount")
             else column
             for column in positions.c
         )

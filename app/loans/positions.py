@@ -36,16 +36,21 @@ from app.loans.models import Allocation, Installment, Loan
 
 __all__ = [
     "DatedPositionSelect",
+    "OverdueSelect",
     "PositionSelect",
     "current_loan_positions",
     "loan_is_outstanding",
     "loan_positions_as_of",
     "loan_positions_at_dates",
+    "overdue_amounts_as_of",
 ]
 
 PositionSelect = Select[int, int, int, int, int, Decimal, Decimal, date | None]
 """Rows of (loan_id, centre_id, holder_id, lender_id, product_id, outstanding_principal,
 arrears_amount, oldest_overdue_due_on)."""
+
+OverdueSelect = Select[int, int, date, Decimal]
+"""Rows of (loan_id, centre_id, due_on, unpaid_amount)."""
 
 DatedPositionSelect = Select[date, int, int, int, Decimal, date | None]
 """Rows of (as_of, loan_id, centre_id, holder_id, outstanding_principal,
@@ -171,6 +176,62 @@ def loan_positions_as_of(
         _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
         _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
     ).outerjoin(per_loan, per_loan.c.loan_id == loans.c.id)
+
+
+def overdue_amounts_as_of(
+    as_of: date, loan_filter: ColumnElement[bool] | None = None
+) -> OverdueSelect:
+    """Per loan outstanding at ``as_of`` and per due date before ``as_of``: what its
+    installments due that day still owed at ``as_of`` (principal and interest), for the
+    dates on which something was owed.
+
+    Columns: ``loan_id, centre_id, due_on, unpaid_amount``; ``loan_filter`` as in
+    ``loan_positions_as_of``. The same installments and amounts as the arrears of
+    ``loan_positions_as_of``, kept by due date instead of summed per loan, for the same
+    reason: an installment not fully paid at ``as_of`` is unpaid today or was completed
+    by an allocation dated after ``as_of``, and what it owed then is what it owes today
+    plus what was allocated to it after ``as_of``. So, per loan and due date, summing the
+    rows gives the arrears at ``as_of`` and the earliest date its ``oldest_overdue_due_on``.
+    """
+    outstanding = loan_is_outstanding(as_of)
+    if loan_filter is not None:
+        outstanding = and_(outstanding, loan_filter)
+    loans = select(Loan.id.label("id"), Loan.centre_id.label("centre_id")).where(outstanding)
+    loans_cte = loans.cte("overdue_loans")
+    paid_later = (
+        select(
+            Allocation.loan_id.label("loan_id"),
+            Allocation.due_on.label("due_on"),
+            (Allocation.principal + Allocation.interest).label("amount"),
+        )
+        .join(loans_cte, loans_cte.c.id == Allocation.loan_id)
+        .where(Allocation.paid_on > as_of, Allocation.due_on < as_of)
+    )
+    unpaid_today = (
+        select(
+            Installment.loan_id.label("loan_id"),
+            Installment.due_on.label("due_on"),
+            (
+                Installment.principal_due
+                + Installment.interest_due
+                - Installment.principal_paid
+                - Installment.interest_paid
+            ).label("amount"),
+        )
+        .join(loans_cte, loans_cte.c.id == Installment.loan_id)
+        .where(Installment.paid_off_on.is_(None), Installment.due_on < as_of)
+    )
+    owed = union_all(paid_later, unpaid_today).subquery("owed")
+    return (
+        select(
+            owed.c.loan_id,
+            loans_cte.c.centre_id,
+            _date(owed.c.due_on).label("due_on"),
+            _money(func.sum(owed.c.amount)).label("unpaid_amount"),
+        )
+        .join(loans_cte, loans_cte.c.id == owed.c.loan_id)
+        .group_by(owed.c.loan_id, loans_cte.c.centre_id, owed.c.due_on)
+    )
 
 
 def current_loan_positions(

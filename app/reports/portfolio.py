@@ -9,6 +9,8 @@ GROUPING SETS on PostgreSQL, or as a UNION ALL over a CTE computed once on SQLit
   still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
   `ix_installments_unpaid_by_loan`);
 - as of a stored month end (app/loans/month_ends.py), the positions stored for that date;
+- as of an earlier date of a month whose end is stored, those stored positions minus the
+  payments made between the date and the month end (`positions_from_month_end`);
 - as of any other past date, `loan_positions_as_of`: the installments not fully paid at
   that date and their dated allocations, never the summary columns.
 
@@ -45,7 +47,12 @@ from app.core.sql import days_after, money_sum, money_sum_where
 from app.holders.models import Holder
 from app.loans.ledger import AgingBucket
 from app.loans.models import Lender, Loan, LoanProduct
-from app.loans.month_ends import is_stored_month_end, stored_month_end_positions
+from app.loans.month_ends import (
+    is_stored_month_end,
+    month_end_of,
+    positions_from_month_end,
+    stored_month_end_positions,
+)
 from app.loans.positions import PositionSelect, current_loan_positions, loan_positions_as_of
 from app.reports.common import GroupKey, id_key, id_label, share, sorted_rows, text_key
 from app.reports.dates import years_before
@@ -68,16 +75,21 @@ AGING_BOUNDS: tuple[tuple[AgingBucket, int, int | None], ...] = (
 
 
 def positions_select(
-    as_of: date, today: date, centre_id: int | None, *, stored_month_end: bool = False
+    as_of: date, today: date, centre_id: int | None, *, month_end_stored: bool = False
 ) -> PositionSelect:
     """One row per loan outstanding at `as_of` (see `app.loans.positions`), in the centre:
-    from the current state as of today, from the stored month end when `as_of` is one
-    (`stored_month_end`, app/loans/month_ends.py), else from the ledger."""
+    from the current state as of today; when the end of `as_of`'s month is stored
+    (`month_end_stored`, app/loans/month_ends.py), from its stored positions (minus the
+    payments made after `as_of` when `as_of` is earlier in the month); else from the
+    ledger."""
     in_centre = None if centre_id is None else Loan.centre_id == centre_id
     if as_of >= today:
         return current_loan_positions(as_of, in_centre)
-    if stored_month_end:
-        return stored_month_end_positions(as_of, centre_id)
+    if month_end_stored:
+        month_end = month_end_of(as_of)
+        if month_end == as_of:
+            return stored_month_end_positions(as_of, centre_id)
+        return positions_from_month_end(as_of, month_end, centre_id)
     return loan_positions_as_of(as_of, in_centre)
 
 
@@ -170,7 +182,7 @@ def portfolio_statement(
     centre_id: int | None,
     *,
     grouping_sets: bool = False,
-    stored_month_end: bool = False,
+    month_end_stored: bool = False,
 ) -> Select[Any] | CompoundSelect[Any]:
     """The grouped rows and the total row (`is_total` = 1), in one statement.
 
@@ -186,10 +198,10 @@ def portfolio_statement(
     the positions are a CTE read twice, by the grouped SELECT and by the total's, joined
     by UNION ALL. The figures are the same expressions (`_figures`) either way.
 
-    `stored_month_end`: `as_of` is a stored month end, whose positions are read from
-    `month_end_positions` (the caller checked with `is_stored_month_end`).
+    `month_end_stored`: the end of `as_of`'s month is a stored month end (the caller
+    checked with `is_stored_month_end`), whose positions are read (see `positions_select`).
     """
-    rows = positions_select(as_of, today, centre_id, stored_month_end=stored_month_end)
+    rows = positions_select(as_of, today, centre_id, month_end_stored=month_end_stored)
     if grouping_sets:
         positions: FromClause = rows.subquery("positions")
     else:
@@ -292,7 +304,7 @@ async def portfolio_report(
         group_by,
         centre_id,
         grouping_sets=session.get_bind().dialect.name == "postgresql",
-        stored_month_end=as_of < today and await is_stored_month_end(session, as_of),
+        month_end_stored=as_of < today and await is_stored_month_end(session, month_end_of(as_of)),
     )
     result = (await session.execute(statement)).all()
     grouped = [row for row in result if not row.is_total]

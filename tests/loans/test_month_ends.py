@@ -1,6 +1,7 @@
 """Stored month ends (app/loans/month_ends.py): the rows stored at a month end equal each
-loan's position then, computed by the Python reference from the ledger, and stay equal
-after every kind of write dated on or before them: a backdated repayment, a statement's
+loan's position then, computed by the Python reference from the ledger, the positions
+computed from them for every earlier day of the month equal the reference's, and both
+stay equal after every kind of write dated on or before them: a backdated repayment, a statement's
 batch, a reversal, a write-off, a backdated disbursement and a taken-over loan."""
 
 from datetime import date
@@ -17,7 +18,9 @@ from app.loans.models import Loan, MonthEndPosition
 from app.loans.month_ends import (
     differing_loans,
     last_closed_month_end,
+    month_end_of,
     month_ends_before,
+    positions_from_month_end,
     store_month_end,
     stored_month_end_positions,
     stored_month_ends,
@@ -46,12 +49,19 @@ async def new_loan(session: AsyncSession, world: LoanWorld, disbursed_on: date) 
 
 
 async def assert_exact(session: AsyncSession) -> None:
-    """Every stored month end holds, loan for loan, the reference position then."""
+    """Every stored month end holds, loan for loan, the reference position then, and every
+    earlier day of its month computed from it is the reference position that day."""
     snap = await load_snapshot(session)
     for month_end in await stored_month_ends(session):
         stored = await actual_positions(session, stored_month_end_positions(month_end, None))
         assert stored == expected_positions(snap, month_end), month_end
         assert await differing_loans(session, month_end) == []
+        for day in range(1, month_end.day):
+            as_of = month_end.replace(day=day)
+            from_month_end = positions_from_month_end(as_of, month_end, None)
+            assert await actual_positions(session, from_month_end) == expected_positions(
+                snap, as_of
+            ), as_of
 
 
 @pytest.fixture
@@ -63,6 +73,14 @@ async def loans(session: AsyncSession, world: LoanWorld) -> list[Loan]:
         await store_month_end(session, month_end, today=TODAY)
     await session.commit()
     return made
+
+
+def test_the_end_of_a_month() -> None:
+    ends = [month_end_of(date(2024, month, 1)) for month in range(1, 13)]
+    assert [end.day for end in ends] == [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    assert month_end_of(date(2025, 2, 28)) == date(2025, 2, 28)
+    assert month_end_of(date(2025, 12, 31)) == date(2025, 12, 31)
+    assert month_end_of(date(2025, 12, 1)) == date(2025, 12, 31)
 
 
 def test_the_month_ends_that_can_be_stored() -> None:
@@ -157,10 +175,21 @@ async def test_a_reversal_and_a_write_off(
         reason="Entreprise fermée",
         today=TODAY,
     )
+    # Written off on a stored month end itself: outstanding every earlier day of April.
+    await lifecycle.write_off_loan(
+        session,
+        actor,
+        loans[2].id,
+        written_off_on=date(2025, 4, 30),
+        reason="Entreprise fermée",
+        today=TODAY,
+    )
     await session.commit()
     at_april = await actual_positions(session, stored_month_end_positions(date(2025, 4, 30), None))
     assert loans[0].id in at_april
-    assert loans[1].id not in at_april
+    assert loans[1].id not in at_april and loans[2].id not in at_april
+    april_29 = positions_from_month_end(date(2025, 4, 29), date(2025, 4, 30), None)
+    assert loans[2].id in await actual_positions(session, april_29)
     await assert_exact(session)
 
 

@@ -1,8 +1,8 @@
-"""The portfolio as of a stored month end (app/loans/month_ends.py) on a generated
-portfolio: equal to the Python reference for every grouping and for one centre, read from
-the stored rows (a row changed by hand shows in the report), and still equal to the
-reference after a backdated repayment, a reversal and a write-off entered through the API
-before the stored month ends."""
+"""The portfolio as of a stored month end (app/loans/month_ends.py), and as of an earlier
+day of its month, on a generated portfolio: equal to the Python reference for every
+grouping and for one centre, read from the stored rows (a row changed by hand shows in the
+reports of its month), and still equal to the reference after a backdated repayment, a
+reversal and a write-off entered through the API before the stored month ends."""
 
 from datetime import date, timedelta
 from decimal import Decimal
@@ -80,17 +80,59 @@ async def test_one_centre_at_a_stored_month_end(
     assert body == reference.portfolio(snapshot, as_of, "product", centre_id)
 
 
+# Days of stored months before their end: the first, the middle and the day before the end.
+EARLIER_IN_MONTH = [
+    day
+    for month_end in CHECKED
+    for day in (month_end.replace(day=1), month_end.replace(day=15), month_end - timedelta(days=1))
+]
+
+
+@pytest.mark.parametrize("group_by", ["centre", "gender", "lender"])
+@pytest.mark.parametrize("as_of", EARLIER_IN_MONTH, ids=str)
+async def test_a_day_of_a_stored_month_equals_the_reference(
+    report_client: AsyncClient,
+    national_headers: dict[str, str],
+    snapshot: Snapshot,
+    stored: list[date],
+    as_of: date,
+    group_by: str,
+) -> None:
+    body = await portfolio_at(report_client, national_headers, as_of, group_by)
+    assert body == reference.portfolio(snapshot, as_of, group_by, None)
+    assert body["rows"]
+
+
+async def test_one_centre_on_a_day_of_a_stored_month(
+    report_client: AsyncClient,
+    national_headers: dict[str, str],
+    portfolio: GeneratedPortfolio,
+    snapshot: Snapshot,
+    stored: list[date],
+) -> None:
+    centre_id = portfolio.centre_ids[1]
+    as_of = CHECKED[1] - timedelta(days=10)
+    body = await portfolio_at(
+        report_client, national_headers, as_of, "adviser", centre_id=centre_id
+    )
+    assert body == reference.portfolio(snapshot, as_of, "adviser", centre_id)
+
+
 async def test_the_report_reads_the_stored_rows(
     report_client: AsyncClient,
     national_headers: dict[str, str],
     portfolio_session: AsyncSession,
     stored: list[date],
 ) -> None:
-    """A stored row changed by hand changes the month end's report, and only its report."""
+    """A stored row changed by hand changes the report at its month end and on the days of
+    its month before, which are computed from it, and no report of another month."""
     as_of = CHECKED[1]
     before = await portfolio_at(report_client, national_headers, as_of, "centre")
     the_day_before = await portfolio_at(
         report_client, national_headers, as_of - timedelta(days=1), "centre"
+    )
+    month_before = await portfolio_at(
+        report_client, national_headers, as_of.replace(day=1) - timedelta(days=1), "centre"
     )
     loan_id = await portfolio_session.scalar(
         select(MonthEndPosition.loan_id).where(MonthEndPosition.month_end == as_of).limit(1)
@@ -110,10 +152,16 @@ async def test_the_report_reads_the_stored_rows(
             Decimal(before["total"]["outstanding_principal"]) + 1
         )
         assert await differing_loans(portfolio_session, as_of) == [loan_id]
-        unchanged = await portfolio_at(
+        changed_before = await portfolio_at(
             report_client, national_headers, as_of - timedelta(days=1), "centre"
         )
-        assert unchanged == the_day_before
+        assert Decimal(changed_before["total"]["outstanding_principal"]) == (
+            Decimal(the_day_before["total"]["outstanding_principal"]) + 1
+        )
+        unchanged = await portfolio_at(
+            report_client, national_headers, as_of.replace(day=1) - timedelta(days=1), "centre"
+        )
+        assert unchanged == month_before
     finally:
         await portfolio_session.execute(
             bump.values(outstanding_principal=MonthEndPosition.outstanding_principal - 1)
@@ -183,7 +231,13 @@ async def test_backdated_writes_keep_the_stored_month_ends_exact(
     after = await load_snapshot(portfolio_session)
     for month_end in stored:
         assert await differing_loans(portfolio_session, month_end) == [], month_end
-    for as_of in CHECKED:
+    reversed_on = date.fromisoformat(repayments[0]["effective_on"])
+    around_the_writes = [
+        day + timedelta(days=shift)
+        for day in (date(2026, 4, 10), reversed_on, written_off_on)
+        for shift in (-1, 0, 1)
+    ]
+    for as_of in [*CHECKED, *EARLIER_IN_MONTH, *around_the_writes]:
         for group_by in ("centre", "gender"):
             body = await portfolio_at(report_client, national_headers, as_of, group_by)
-            assert body == reference.portfolio(after, as_of, group_by, None)
+            assert body == reference.portfolio(after, as_of, group_by, None), as_of
