@@ -80,6 +80,12 @@ async def test_one_centre_at_a_stored_month_end(
     assert body == reference.portfolio(snapshot, as_of, "product", centre_id)
 
 
+def total_outstanding(body: dict[str, object]) -> Decimal:
+    total = body["total"]
+    assert isinstance(total, dict)
+    return Decimal(total["outstanding_principal"])
+
+
 # Days of stored months before their end: the first, the middle and the day before the end.
 EARLIER_IN_MONTH = [
     day
@@ -146,18 +152,12 @@ async def test_the_report_reads_the_stored_rows(
     await portfolio_session.commit()
     try:
         changed = await portfolio_at(report_client, national_headers, as_of, "centre")
-        total = changed["total"]
-        assert isinstance(total, dict) and isinstance(before["total"], dict)
-        assert Decimal(total["outstanding_principal"]) == (
-            Decimal(before["total"]["outstanding_principal"]) + 1
-        )
+        assert total_outstanding(changed) == total_outstanding(before) + 1
         assert await differing_loans(portfolio_session, as_of) == [loan_id]
         changed_before = await portfolio_at(
             report_client, national_headers, as_of - timedelta(days=1), "centre"
         )
-        assert Decimal(changed_before["total"]["outstanding_principal"]) == (
-            Decimal(the_day_before["total"]["outstanding_principal"]) + 1
-        )
+        assert total_outstanding(changed_before) == total_outstanding(the_day_before) + 1
         unchanged = await portfolio_at(
             report_client, national_headers, as_of.replace(day=1) - timedelta(days=1), "centre"
         )
