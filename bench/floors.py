@@ -285,6 +285,73 @@ FROM rows GROUP BY GROUPING SETS ((key), ())
 """
 
 
+def portfolio_from_month_end_sql(group_by: str, one_centre: bool) -> str:
+    """As of a date ($1) of a month whose end is stored: the positions stored at that month
+    end minus what was paid after $1 (principal back into the outstanding; the amounts
+    owed at the month end by due date, plus what was paid after $1 on installments due
+    before $1, give the arrears), and the ledger delta from today for the loans repaid or
+    written off between $1 and the month end. Gives the service's figures only when that
+    month end is stored."""
+    join, key = _grouped(PORTFOLIO_KEYS[group_by])
+    stored_centre = "AND m.centre_id = $2" if one_centre else ""
+    centre = "AND l.centre_id = $2" if one_centre else ""
+    return f"""
+WITH me AS (
+  SELECT (date_trunc('month', $1::date) + interval '1 month - 1 day')::date AS day
+), base AS (
+  SELECT m.loan_id, m.centre_id, m.holder_id, m.outstanding_principal AS op
+  FROM month_end_positions m, me
+  WHERE m.month_end = me.day AND m.disbursed_on <= $1 {stored_centre}
+), moves AS (
+  SELECT a.loan_id, a.principal AS later,
+         CASE WHEN a.due_on < $1 THEN a.principal + a.interest ELSE 0 END AS past_due,
+         CASE WHEN a.due_on < $1 THEN a.due_on END AS overdue_on
+  FROM base JOIN allocations a ON a.loan_id = base.loan_id, me
+  WHERE a.paid_on > $1 AND a.paid_on <= me.day
+  UNION ALL
+  SELECT o.loan_id, 0, o.unpaid_amount, o.due_on
+  FROM month_end_overdue o, me
+  WHERE o.month_end = me.day AND o.due_on < $1 {stored_centre.replace("m.", "o.")}
+), per_loan AS (
+  SELECT loan_id, sum(later) AS later, sum(past_due) AS arrears, min(overdue_on) AS oldest
+  FROM moves GROUP BY loan_id
+), ended AS (
+  SELECT l.id, l.centre_id, l.holder_id, l.principal - l.paid_principal AS base
+  FROM loans l, me
+  WHERE l.disbursed_on <= $1 {centre}
+    AND ((l.closed_on > $1 AND l.closed_on <= me.day)
+         OR (l.written_off_on > $1 AND l.written_off_on <= me.day))
+), ended_moves AS (
+  SELECT a.loan_id, a.principal AS later,
+         CASE WHEN a.due_on < $1 THEN a.principal + a.interest ELSE 0 END AS past_due,
+         CASE WHEN a.due_on < $1 THEN a.due_on END AS overdue_on
+  FROM ended JOIN allocations a ON a.loan_id = ended.id
+  WHERE a.paid_on > $1
+  UNION ALL
+  SELECT i.loan_id, 0,
+         i.principal_due + i.interest_due - i.principal_paid - i.interest_paid, i.due_on
+  FROM ended JOIN installments i ON i.loan_id = ended.id
+  WHERE i.paid_off_on IS NULL AND i.due_on < $1
+), ended_per_loan AS (
+  SELECT loan_id, sum(later) AS later, sum(past_due) AS arrears, min(overdue_on) AS oldest
+  FROM ended_moves GROUP BY loan_id
+), p AS (
+  SELECT b.centre_id, b.holder_id, b.op + coalesce(pl.later, 0) AS op,
+         coalesce(pl.arrears, 0) AS arrears, coalesce($1 - pl.oldest, 0) AS dpd
+  FROM base b LEFT JOIN per_loan pl ON pl.loan_id = b.loan_id
+  UNION ALL
+  SELECT e.centre_id, e.holder_id, e.base + coalesce(el.later, 0),
+         coalesce(el.arrears, 0), coalesce($1 - el.oldest, 0)
+  FROM ended e LEFT JOIN ended_per_loan el ON el.loan_id = e.id
+), rows AS (
+  SELECT {key} AS key, p.holder_id, p.op, p.arrears, p.dpd FROM p {join}
+)
+SELECT GROUPING(key) AS is_total, key,
+       {_aggregates("dpd")}
+FROM rows GROUP BY GROUPING SETS ((key), ())
+"""
+
+
 def portfolio_par30_sql() -> str:
     """The PAR30-only query over the summary columns: the cheapest portfolio figure."""
     return """

@@ -47,7 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import floors  # noqa: E402
-from bench.harness import MONTH_END_VARIANTS, PAST_VARIANTS, month_end_before  # noqa: E402
+from bench.harness import (  # noqa: E402
+    MONTH_END_VARIANTS,
+    PAST_VARIANTS,
+    STORED_MONTH_VARIANTS,
+    month_end_before,
+)
 
 API = "/api/v1"
 TRACKER = str(Path(sys.executable).parent / "tracker")
@@ -122,6 +127,22 @@ async def interleaved_ms(
     ]
 
 
+# Functions (group_by, one_centre) -> SQL of the hand-written floors of one case.
+Variants = list[Callable[[str, bool], str]]
+
+
+async def past_variants(connection: asyncpg.Connection, as_of: date) -> Variants:
+    """The floor variants for a past date: those reading a stored month end come first
+    when the end of the date's month is stored (they give the service's figures only then)."""
+    month_end = (as_of.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    stored = await connection.fetchval(
+        "SELECT count(*) FROM stored_month_ends WHERE month_end = $1", month_end
+    )
+    if not stored:
+        return list(PAST_VARIANTS)
+    return list(MONTH_END_VARIANTS if as_of == month_end else STORED_MONTH_VARIANTS)
+
+
 async def agreeing_floors(
     connection: asyncpg.Connection, sqls: list[str], args: tuple[Any, ...], expected: Any
 ) -> list[Callable[[], Awaitable[Any]]]:
@@ -175,18 +196,16 @@ async def main() -> None:
                 response.raise_for_status()
                 return response.json()
 
-            month_end = month_end_before(today)
-            stored = await connection.fetchval(
-                "SELECT count(*) FROM stored_month_ends WHERE month_end = $1", month_end
-            )
-            # The stored positions agree with the service only at a stored month end.
-            month_end_variants = MONTH_END_VARIANTS if stored else PAST_VARIANTS
-            cases = [
-                ("today", today, [floors.portfolio_today_sql, floors.portfolio_delta_sql]),
-                ("month end", month_end, month_end_variants),
-                ("137 days ago", today - timedelta(days=137), PAST_VARIANTS),
-                ("365 days ago", today - timedelta(days=365), PAST_VARIANTS),
+            past = {
+                "month end": month_end_before(today),
+                "137 days ago": today - timedelta(days=137),
+                "365 days ago": today - timedelta(days=365),
+            }
+            cases: list[tuple[str, date, Variants]] = [
+                ("today", today, [floors.portfolio_today_sql, floors.portfolio_delta_sql])
             ]
+            for label, as_of in past.items():
+                cases.append((label, as_of, await past_variants(connection, as_of)))
             for label, as_of, variants in cases:
                 for group_by in ("centre", "gender"):
                     name = f"portfolio {label} ({as_of}) by {group_by}"
