@@ -4,9 +4,12 @@ instead of the ledger (docs/ARITHMETIC.md, "Stored month ends").
 
 What is stored: for a month end M, the rows `loan_positions_as_of(M)` gives (loan, centre,
 holder, lender, product, outstanding principal, arrears, oldest overdue due date; one per
-loan outstanding at M) go into `month_end_positions`, and M into `stored_month_ends`. Only a
-closed month is stored (M before today): a month end still to come would change with every
-repayment of the month.
+loan outstanding at M) go into `month_end_positions` with the loan's disbursement date,
+the rows `overdue_amounts_as_of(M)` gives (what each of those loans still owed at M, per
+due date before M) into `month_end_overdue`, and M into `stored_month_ends`. Only a closed
+month is stored (M before today): a month end still to come would change with every
+repayment of the month. A date earlier in M's month is computed from them and that
+month's allocations (`positions_from_month_end`).
 
 Why the rows stay exact: a loan's position at M depends only on what is dated on or before
 M (its disbursement, the live repayments paid on or before M and their allocations, a
@@ -15,8 +18,8 @@ removes something dated D (a backdated repayment, the reversal of a repayment pa
 write-off, a disbursement or a taken-over loan dated D) replays the loan's ledger from D,
 so it can change the loan's position at every M >= D and at no earlier one. Each such write
 calls `refresh_month_ends(session, loans, since=D, today=...)` after the ledger is written
-and in the same transaction: the loans' rows at every stored M >= D are replaced by what
-`loan_positions_as_of(M)` then gives for those loans alone. A write dated in the current
+and in the same transaction: the loans' rows at every stored M >= D (in both tables) are
+replaced by what the same statements then give for those loans alone. A write dated in the current
 month (the usual repayment) cannot reach a stored month end and skips this without a
 statement.
 
