@@ -264,7 +264,9 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         message = await receive()
         if message["type"] == "lifespan.startup":
             url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
-            _pool = await asyncpg.create_pool(url, min_size=2, max_size=10)
+            _pool = await asyncpg.create_pool(
+                url, min_size=2, max_size=10, server_settings={"jit": "off"}
+            )
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             if _pool is not None:

@@ -176,6 +176,8 @@ async def main() -> None:
 
     connection = await asyncpg.connect(args.url)
     await connection.execute("SET plan_cache_mode = force_custom_plan")
+    # The service turns JIT off on its connections (app/core/db.py); so does its floor.
+    await connection.execute("SET jit = off")
     today = date.today()
     centre = await connection.fetchval(
         "SELECT centre_id FROM loans WHERE status = 'active' "
