@@ -295,32 +295,32 @@ def portfolio_from_month_end_sql(group_by: str, one_centre: bool) -> str:
     join, key = _grouped(PORTFOLIO_KEYS[group_by])
     stored_centre = "AND m.centre_id = $2" if one_centre else ""
     centre = "AND l.centre_id = $2" if one_centre else ""
+    # The end of $1's month, folded to a constant when the plan is made for $1.
+    me = "(date_trunc('month', $1::timestamp) + interval '1 month - 1 day')::date"
     return f"""
-WITH me AS (
-  SELECT (date_trunc('month', $1::date) + interval '1 month - 1 day')::date AS day
-), base AS (
+WITH base AS (
   SELECT m.loan_id, m.centre_id, m.holder_id, m.outstanding_principal AS op
-  FROM month_end_positions m, me
-  WHERE m.month_end = me.day AND m.disbursed_on <= $1 {stored_centre}
+  FROM month_end_positions m
+  WHERE m.month_end = {me} AND m.disbursed_on <= $1 {stored_centre}
 ), moves AS (
   SELECT a.loan_id, a.principal AS later,
          CASE WHEN a.due_on < $1 THEN a.principal + a.interest ELSE 0 END AS past_due,
          CASE WHEN a.due_on < $1 THEN a.due_on END AS overdue_on
-  FROM base JOIN allocations a ON a.loan_id = base.loan_id, me
-  WHERE a.paid_on > $1 AND a.paid_on <= me.day
+  FROM base JOIN allocations a ON a.loan_id = base.loan_id
+  WHERE a.paid_on > $1 AND a.paid_on <= {me}
   UNION ALL
   SELECT o.loan_id, 0, o.unpaid_amount, o.due_on
-  FROM month_end_overdue o, me
-  WHERE o.month_end = me.day AND o.due_on < $1 {stored_centre.replace("m.", "o.")}
+  FROM month_end_overdue o
+  WHERE o.month_end = {me} AND o.due_on < $1 {stored_centre.replace("m.", "o.")}
 ), per_loan AS (
   SELECT loan_id, sum(later) AS later, sum(past_due) AS arrears, min(overdue_on) AS oldest
   FROM moves GROUP BY loan_id
 ), ended AS (
   SELECT l.id, l.centre_id, l.holder_id, l.principal - l.paid_principal AS base
-  FROM loans l, me
+  FROM loans l
   WHERE l.disbursed_on <= $1 {centre}
-    AND ((l.closed_on > $1 AND l.closed_on <= me.day)
-         OR (l.written_off_on > $1 AND l.written_off_on <= me.day))
+    AND ((l.closed_on > $1 AND l.closed_on <= {me})
+         OR (l.written_off_on > $1 AND l.written_off_on <= {me}))
 ), ended_moves AS (
   SELECT a.loan_id, a.principal AS later,
          CASE WHEN a.due_on < $1 THEN a.principal + a.interest ELSE 0 END AS past_due,
