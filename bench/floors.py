@@ -296,7 +296,7 @@ def portfolio_from_month_end_sql(group_by: str, one_centre: bool) -> str:
     stored_centre = "AND m.centre_id = $2" if one_centre else ""
     centre = "AND l.centre_id = $2" if one_centre else ""
     # The end of $1's month, folded to a constant when the plan is made for $1.
-    me = "(date_trunc('month', $1::timestamp) + interval '1 month - 1 day')::date"
+    me = "(date_trunc('month', $1::date::timestamp) + interval '1 month - 1 day')::date"
     return f"""
 WITH base AS (
   SELECT m.loan_id, m.centre_id, m.holder_id, m.outstanding_principal AS op
