@@ -38,7 +38,6 @@ from typing import Any
 from sqlalchemy import (
     Date,
     and_,
-    case,
     delete,
     except_,
     func,
@@ -58,6 +57,7 @@ from app.core.money import MONEY
 from app.loans.models import Allocation, Loan, MonthEndOverdue, MonthEndPosition, StoredMonthEnd
 from app.loans.positions import (
     PositionSelect,
+    allocations_as_movements,
     loan_positions_as_of,
     overdue_amounts_as_of,
 )
@@ -297,28 +297,13 @@ def positions_from_month_end(as_of: date, month_end: date, centre_id: int | None
     (as_of, month_end] (`ix_allocations_paid_on`), and the ledger of the loans that ended
     in between; its cost follows the month's activity, not the distance to today.
     """
-    stored = MonthEndPosition
-    at_month_end = select(
-        stored.loan_id,
-        stored.centre_id,
-        stored.holder_id,
-        stored.lender_id,
-        stored.product_id,
-        stored.outstanding_principal,
-    ).where(stored.month_end == month_end, stored.disbursed_on <= as_of)
-    if centre_id is not None:
-        at_month_end = at_month_end.where(stored.centre_id == centre_id)
-    base = at_month_end.cte("at_month_end")
-    paid_for_past_due = Allocation.due_on < as_of
+    base = (
+        stored_month_end_positions(month_end, centre_id)
+        .where(MonthEndPosition.disbursed_on <= as_of)
+        .cte("at_month_end")
+    )
     paid_between = (
-        select(
-            Allocation.loan_id.label("loan_id"),
-            Allocation.principal.label("principal"),
-            case((paid_for_past_due, Allocation.principal + Allocation.interest), else_=0).label(
-                "past_due"
-            ),
-            case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
-        )
+        allocations_as_movements(as_of)
         .join(base, base.c.loan_id == Allocation.loan_id)
         .where(Allocation.paid_on > as_of, Allocation.paid_on <= month_end)
     )

@@ -38,6 +38,7 @@ __all__ = [
     "DatedPositionSelect",
     "OverdueSelect",
     "PositionSelect",
+    "allocations_as_movements",
     "current_loan_positions",
     "loan_is_outstanding",
     "loan_positions_as_of",
@@ -124,16 +125,8 @@ def loan_positions_as_of(
         .where(outstanding)
         .cte("outstanding_loans")
     )
-    paid_for_past_due = Allocation.due_on < as_of
     paid_later = (
-        select(
-            Allocation.loan_id.label("loan_id"),
-            Allocation.principal.label("principal"),
-            case((paid_for_past_due, Allocation.principal + Allocation.interest), else_=0).label(
-                "past_due"
-            ),
-            case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
-        )
+        allocations_as_movements(as_of)
         .join(loans, loans.c.id == Allocation.loan_id)
         .where(Allocation.paid_on > as_of)
     )
@@ -176,6 +169,23 @@ def loan_positions_as_of(
         _money(func.coalesce(per_loan.c.arrears_amount, 0)).label("arrears_amount"),
         _date(per_loan.c.oldest_overdue_due_on).label("oldest_overdue_due_on"),
     ).outerjoin(per_loan, per_loan.c.loan_id == loans.c.id)
+
+
+def allocations_as_movements(as_of: date) -> Select[int, Decimal, Decimal, date | None]:
+    """Allocations as the movements that take a later position back to ``as_of``, for
+    allocations paid after ``as_of``: ``loan_id``, ``principal`` (back into the
+    outstanding), ``past_due`` (principal and interest back into the arrears when the
+    installment was due before ``as_of``, else 0) and ``overdue_due_on`` (its due date when
+    due before ``as_of``). The caller joins the loans and bounds ``paid_on``."""
+    paid_for_past_due = Allocation.due_on < as_of
+    return select(
+        Allocation.loan_id.label("loan_id"),
+        Allocation.principal.label("principal"),
+        case((paid_for_past_due, Allocation.principal + Allocation.interest), else_=0).label(
+            "past_due"
+        ),
+        case((paid_for_past_due, Allocation.due_on), else_=None).label("overdue_due_on"),
+    )
 
 
 def overdue_amounts_as_of(
