@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core by default; PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
 
 # Installs are locked: uv.lock pins every package (with hashes) and `make install` puts
 # exactly those versions into .venv. uv itself lives in .tools/, bootstrapped with pip.
@@ -43,7 +45,7 @@ run: demo
 	$(BIN)/tracker serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check app tests migrations bench

@@ -4,7 +4,7 @@ computed from them for every earlier day of the month equal the reference's, and
 stay equal after every kind of write dated on or before them: a backdated repayment, a statement's
 batch, a reversal, a write-off, a backdated disbursement and a taken-over loan."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -28,7 +28,7 @@ from app.loans.month_ends import (
 from tests.holders.factories import make_holder
 from tests.loans.factories import CEILING, TODAY, LoanWorld, make_active_loan, repay
 from tests.loans.test_repayments_of_loans import repayments_owed
-from tests.reports.reference import load_snapshot
+from tests.reports.reference import Snapshot, load_snapshot
 from tests.reports.test_positions import actual_positions, expected_positions
 
 MONTH_ENDS = month_ends_before(TODAY, 5)  # 2025-01-31 .. 2025-05-31
@@ -48,16 +48,36 @@ async def new_loan(session: AsyncSession, world: LoanWorld, disbursed_on: date) 
     )
 
 
+def days_that_can_differ(snap: Snapshot, month_end: date) -> list[date]:
+    """The days of `month_end`'s month, before it, on which a position can differ from the
+    day before or after: a position changes only on an event (a disbursement, a payment, a
+    due date, a write-off, a loan's end), so the first day, the day before the month end
+    and every event day with the days either side of it cover every distinct state."""
+    events = {
+        day
+        for loan in snap.loans.values()
+        for day in (loan.disbursed_on, loan.closed_on, loan.written_off_on)
+        if day is not None
+    }
+    events.update(i.due_on for rows in snap.installments.values() for i in rows)
+    events.update(a.paid_on for rows in snap.allocations.values() for a in rows)
+    first = month_end.replace(day=1)
+    days = {first, month_end - timedelta(days=1)}
+    for event in events:
+        days.update(event + timedelta(days=shift) for shift in (-1, 0, 1))
+    return sorted(day for day in days if first <= day < month_end)
+
+
 async def assert_exact(session: AsyncSession) -> None:
     """Every stored month end holds, loan for loan, the reference position then, and every
-    earlier day of its month computed from it is the reference position that day."""
+    earlier day of its month on which a position can change, computed from it, is the
+    reference position that day."""
     snap = await load_snapshot(session)
     for month_end in await stored_month_ends(session):
         stored = await actual_positions(session, stored_month_end_positions(month_end, None))
         assert stored == expected_positions(snap, month_end), month_end
         assert await differing_loans(session, month_end) == []
-        for day in range(1, month_end.day):
-            as_of = month_end.replace(day=day)
+        for as_of in days_that_can_differ(snap, month_end):
             from_month_end = positions_from_month_end(as_of, month_end, None)
             assert await actual_positions(session, from_month_end) == expected_positions(
                 snap, as_of
