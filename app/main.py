@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.database_url,
         connect_timeout=settings.db_connect_timeout,
         command_timeout=settings.db_command_timeout,
+        pool_size=settings.db_pool_size,
     )
     schema_check = SchemaCheck(ttl=settings.schema_check_seconds)
 
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.reports_database_url,
             connect_timeout=settings.db_connect_timeout,
             command_timeout=settings.db_command_timeout,
+            pool_size=settings.db_pool_size,
         )
         if settings.reports_database_url
         else None

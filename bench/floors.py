@@ -18,6 +18,8 @@ from typing import Any
 
 import asyncpg
 
+from app.core.config import Settings
+
 TOTAL = "(total)"
 UNSPECIFIED = "unspecified"
 Figures = dict[str, dict[str, Decimal]]
@@ -34,6 +36,17 @@ PORTFOLIO_KEYS = {
     "region": "h.region",
     "sector": "h.sector",
 }
+
+
+async def configure_like_the_service(connection: asyncpg.Connection) -> None:
+    """The floor's connection runs with what the service's report connections run with
+    (app/core/db.py): JIT off and the reports' `work_mem`. And it gets a plan for its actual
+    dates every time (a generic plan for a prepared statement can be far worse on date
+    ranges)."""
+    await connection.execute("SET plan_cache_mode = force_custom_plan")
+    await connection.execute("SET jit = off")
+    work_mem = Settings.model_fields["report_work_mem"].default
+    await connection.execute("SELECT set_config('work_mem', $1, false)", work_mem)
 
 
 def _aggregates(dpd: str) -> str:

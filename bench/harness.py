@@ -623,11 +623,7 @@ async def median_of(repeat: int, call: Callable[[], Awaitable[Any]]) -> float:
 async def measure_reports(size: Size, repeat: int) -> None:
     base = f"http://127.0.0.1:{size.port}"
     connection = await asyncpg.connect(size.url)
-    # The floor gets a plan for its actual dates every time (a generic plan for a prepared
-    # statement can be far worse on date ranges).
-    await connection.execute("SET plan_cache_mode = force_custom_plan")
-    # The service turns JIT off on its connections (app/core/db.py); so does its floor.
-    await connection.execute("SET jit = off")
+    await floors.configure_like_the_service(connection)
     rows: list[dict[str, Any]] = []
     size.results["reports"] = rows  # filled as it goes: a failure keeps what was measured
     try:

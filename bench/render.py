@@ -62,7 +62,7 @@ def _reports(data: dict[str, Any]) -> list[str]:
         "#### Reports (HTTP, JSON, sequential; median of the repeats)",
         "",
         "Each floor is the fastest of the hand-written variants in `bench/floors.py` "
-        "(run with `plan_cache_mode = force_custom_plan` and, like the service's connections, `jit = off`); a floor slower than the service "
+        "(run with `plan_cache_mode = force_custom_plan` and, like the service's report connections, `jit = off` and the reports' `work_mem`); a floor slower than the service "
         "(ratio below 1) means no variant beat the service's own statement.",
         "",
         f"The bare endpoint (`GET /health/live`) takes {data.get('bare_ms', 0):.1f} ms through the "

@@ -175,9 +175,7 @@ async def main() -> None:
         return not args.only or any(part in name for part in args.only)
 
     connection = await asyncpg.connect(args.url)
-    await connection.execute("SET plan_cache_mode = force_custom_plan")
-    # The service turns JIT off on its connections (app/core/db.py); so does its floor.
-    await connection.execute("SET jit = off")
+    await floors.configure_like_the_service(connection)
     today = date.today()
     centre = await connection.fetchval(
         "SELECT centre_id FROM loans WHERE status = 'active' "

@@ -149,3 +149,43 @@ def test_0010_indexes_unpaid_installments_by_loan_and_downgrades_with_data(
     with engine.connect() as connection:
         assert connection.execute(unpaid).scalars().all() == before
     engine.dispose()
+
+
+def test_0012_carries_the_allocation_amounts_by_payment_date_and_downgrades_with_data(
+    scratch_url: str,
+) -> None:
+    config = alembic_config(scratch_url)
+    command.upgrade(config, "0004")
+    engine = sync_engine(scratch_url)
+    with engine.begin() as connection:
+        for statement in SEED_0004:
+            connection.execute(text(statement), {"now": datetime(2024, 1, 1, tzinfo=UTC)})
+    command.upgrade(config, "0012")
+    by_date = {index["name"]: index for index in inspect(engine).get_indexes("allocations")}[
+        "ix_allocations_paid_on"
+    ]
+    assert by_date["column_names"] == ["paid_on"]
+    if engine.dialect.name == "postgresql":
+        assert by_date["dialect_options"]["postgresql_include"] == [
+            "loan_id",
+            "due_on",
+            "principal",
+            "interest",
+        ]
+    paid = text("SELECT id, paid_on, principal FROM allocations ORDER BY paid_on, id")
+    with engine.connect() as connection:
+        before = connection.execute(paid).all()
+    assert before
+
+    command.downgrade(config, "0011")
+    after = {index["name"]: index for index in inspect(engine).get_indexes("allocations")}
+    assert after["ix_allocations_paid_on"]["column_names"] == ["paid_on"]
+    assert not after["ix_allocations_paid_on"].get("dialect_options", {}).get(
+        "postgresql_include"
+    )
+    with engine.connect() as connection:
+        assert connection.execute(paid).all() == before
+    command.upgrade(config, "head")
+    with engine.connect() as connection:
+        assert connection.execute(paid).all() == before
+    engine.dispose()

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     db_command_timeout: float = Field(default=30.0, gt=0, le=3600)
     """Seconds one statement may run (PostgreSQL) before it is cancelled and the request
     answered 503; also how long a request waits for a free pooled connection."""
+    db_pool_size: int = Field(default=20, ge=1, le=500)
+    """Connections each worker keeps open to the database (PostgreSQL). A request beyond
+    them waits for one to be free (up to `db_command_timeout`, then 503) instead of opening
+    a connection of its own: opening one costs a PostgreSQL process, several milliseconds,
+    and a pool that opened and closed connections under a steady load served a fraction of
+    the calls it serves with them kept (docs/SCALING.md). Workers times this must stay
+    below the server's `max_connections`."""
+    report_work_mem: str = Field(default="64MB", pattern=r"^[1-9][0-9]{0,6}(kB|MB|GB)$")
+    """PostgreSQL `work_mem` while a report runs (for example `64MB`): the memory each of
+    its sorts and hashes may use before spilling to temporary files."""
     schema_check_seconds: float = Field(default=10.0, ge=0)
     """How long a successful "the schema is at head" check is trusted before it is redone."""
     docs_enabled: bool = True

@@ -1,12 +1,13 @@
 """Engine, declarative base and the session-per-request dependency."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Integer, MetaData, TypeDecorator, event, func, select, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -117,6 +118,7 @@ def configure_sqlite(sync_engine: Any) -> None:
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_COMMAND_TIMEOUT = 30.0
+DEFAULT_POOL_SIZE = 20
 
 
 def create_engine(
@@ -124,6 +126,7 @@ def create_engine(
     *,
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+    pool_size: int = DEFAULT_POOL_SIZE,
     **kwargs: Any,
 ) -> AsyncEngine:
     """An engine that gives up quickly when the database is gone: connecting is bounded by
@@ -145,6 +148,11 @@ def create_engine(
         kwargs["connect_args"] = connect_args
         if kwargs.get("poolclass") is None:
             kwargs.setdefault("pool_timeout", command_timeout)
+            # A fixed set of connections, no overflow: SQLAlchemy closes an overflow
+            # connection as soon as it is returned, so under a steady load beyond the pool
+            # every request would open and close a PostgreSQL connection of its own.
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", 0)
     # Error messages must not carry parameters: they may be personal data.
     engine = create_async_engine(async_driver_url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
@@ -156,10 +164,49 @@ def create_sessionmaker(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSes
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **kwargs)
 
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+class WriteInReadRequest(RuntimeError):
+    """A GET or HEAD request tried to write: a programming error, never a user's."""
+
+
+def refuse_writes(session: AsyncSession) -> None:
+    """Make the session raise `WriteInReadRequest` on any INSERT, UPDATE or DELETE, whether
+    flushed by the ORM or executed as a statement."""
+
+    @event.listens_for(session.sync_session, "before_flush")
+    def no_flush(sync_session: Any, _context: Any, _instances: Any) -> None:
+        if sync_session.new or sync_session.dirty or sync_session.deleted:
+            raise WriteInReadRequest("a read request tried to write")
+
+    @event.listens_for(session.sync_session, "do_orm_execute")
+    def no_write_statement(state: Any) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            raise WriteInReadRequest("a read request tried to write")
+
+
+async def begin_read(session: AsyncSession) -> None:
+    """Prepare the session of a GET or HEAD request, which only reads: writes are refused,
+    and on PostgreSQL its statements run without BEGIN and COMMIT (autocommit). Under READ
+    COMMITTED, PostgreSQL's default and the service's, each statement of a transaction
+    takes a snapshot of its own, so reads wrapped in a transaction see exactly what they
+    see without one; the two statements cost two round trips of the five of a loan read.
+    A session bound to a connection (the tests' transaction) keeps that connection's
+    transaction."""
+    refuse_writes(session)
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed (or rolled back) before the response is sent."""
+    """One transaction per request, committed (or rolled back) before the response is sent;
+    a GET or HEAD request reads without one (`begin_read`)."""
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
+        if request.method in READ_METHODS:
+            await begin_read(session)
         try:
             yield session
             await session.commit()
@@ -174,16 +221,38 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 async def get_reports_session(request: Request, session: SessionDep) -> AsyncIterator[AsyncSession]:
     """The session reports read from: a read replica when `REPORTS_DATABASE_URL` is set,
     else the request's own session (never a second connection to the primary, which on
-    SQLite would wait for the request's own write lock)."""
+    SQLite would wait for the request's own write lock). On PostgreSQL its statements run
+    with `REPORT_WORK_MEM` (`report_memory`)."""
     replica: async_sessionmaker[AsyncSession] | None = request.app.state.reports_sessionmaker
+    work_mem: str = request.app.state.settings.report_work_mem
     if replica is None:
-        yield session
+        async with report_memory(session, work_mem):
+            yield session
         return
     async with replica() as reports_session:
         try:
-            yield reports_session
+            async with report_memory(reports_session, work_mem):
+                yield reports_session
         finally:
             await reports_session.rollback()
+
+
+@asynccontextmanager
+async def report_memory(session: AsyncSession, work_mem: str) -> AsyncIterator[None]:
+    """PostgreSQL's `work_mem` at `work_mem` for the statements run inside, then back to the
+    server's. A report at a national scale sorts and aggregates hundreds of thousands of
+    positions; at the server's default (4MB) those spill to temporary files (docs/SCALING.md).
+    Set for the connection, not the transaction, since a read runs without one
+    (`begin_read`); reset before the connection goes back to the pool."""
+    if session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    await session.execute(select(func.set_config("work_mem", work_mem, False)))
+    try:
+        yield
+    finally:
+        with suppress(Exception):  # a connection that broke is discarded by the pool anyway
+            await session.execute(text("RESET work_mem"))
 
 
 ReportsSessionDep = Annotated[AsyncSession, Depends(get_reports_session, scope="function")]

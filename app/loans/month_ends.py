@@ -343,9 +343,9 @@ def positions_from_month_end(as_of: date, month_end: date, centre_id: int | None
     )
     if centre_id is not None:
         ended_between = and_(ended_between, Loan.centre_id == centre_id)
-    both = union_all(from_stored, loan_positions_as_of(as_of, ended_between)).subquery(
-        "positions_from_month_end"
-    )
+    # Repaid or written off by the month end: nothing of theirs is paid after it.
+    ended = loan_positions_as_of(as_of, ended_between, last_paid_on=month_end)
+    both = union_all(from_stored, ended).subquery("positions_from_month_end")
     return select(
         both.c.loan_id,
         both.c.centre_id,

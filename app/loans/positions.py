@@ -72,7 +72,10 @@ def loan_is_outstanding(as_of: date) -> ColumnElement[bool]:
 
 
 def loan_positions_as_of(
-    as_of: date, loan_filter: ColumnElement[bool] | None = None
+    as_of: date,
+    loan_filter: ColumnElement[bool] | None = None,
+    *,
+    last_paid_on: date | None = None,
 ) -> PositionSelect:
     """One row per loan outstanding at ``as_of``: today's stored state minus what was paid
     after ``as_of``.
@@ -107,6 +110,11 @@ def loan_positions_as_of(
     and the allocations dated after ``as_of``, which carry their installment's due date
     (``ix_allocations_paid_on``, or ``ix_allocations_loan_paid_on`` from one centre's loans).
     Its cost follows the activity since ``as_of`` and today's arrears, not the history.
+
+    ``last_paid_on``, for loans that ``loan_filter`` keeps only when none of them has an
+    allocation dated after it (loans repaid or written off by then: nothing is paid after
+    a loan's end), bounds the allocations read to (as_of, last_paid_on], a range of
+    ``ix_allocations_paid_on`` that the plan can read once instead of one loan at a time.
     """
     outstanding = loan_is_outstanding(as_of)
     if loan_filter is not None:
@@ -130,6 +138,8 @@ def loan_positions_as_of(
         .join(loans, loans.c.id == Allocation.loan_id)
         .where(Allocation.paid_on > as_of)
     )
+    if last_paid_on is not None:
+        paid_later = paid_later.where(Allocation.paid_on <= last_paid_on)
     unpaid_today = (
         select(
             Installment.loan_id.label("loan_id"),
