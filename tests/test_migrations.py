@@ -180,9 +180,7 @@ def test_0012_carries_the_allocation_amounts_by_payment_date_and_downgrades_with
     command.downgrade(config, "0011")
     after = {index["name"]: index for index in inspect(engine).get_indexes("allocations")}
     assert after["ix_allocations_paid_on"]["column_names"] == ["paid_on"]
-    assert not after["ix_allocations_paid_on"].get("dialect_options", {}).get(
-        "postgresql_include"
-    )
+    assert not after["ix_allocations_paid_on"].get("dialect_options", {}).get("postgresql_include")
     with engine.connect() as connection:
         assert connection.execute(paid).all() == before
     command.upgrade(config, "head")
