@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
@@ -88,13 +89,29 @@ SEED_0004 = [
 ]
 
 
-def test_0005_backfills_due_dates_and_downgrades_with_data(scratch_url: str) -> None:
-    config = alembic_config(scratch_url)
+def seeded_at_0004(url: str) -> tuple[Config, Engine]:
+    """The scratch database at revision 0004 with the `SEED_0004` rows."""
+    config = alembic_config(url)
     command.upgrade(config, "0004")
-    engine = sync_engine(scratch_url)
+    engine = sync_engine(url)
     with engine.begin() as connection:
         for statement in SEED_0004:
             connection.execute(text(statement), {"now": datetime(2024, 1, 1, tzinfo=UTC)})
+    return config, engine
+
+
+def assert_index(
+    engine: Engine, table: str, name: str, columns: list[str], include: list[str]
+) -> None:
+    """The index has these key columns and, on PostgreSQL, these INCLUDE columns."""
+    index = {found["name"]: found for found in inspect(engine).get_indexes(table)}[name]
+    assert index["column_names"] == columns
+    if engine.dialect.name == "postgresql":
+        assert index["dialect_options"]["postgresql_include"] == include
+
+
+def test_0005_backfills_due_dates_and_downgrades_with_data(scratch_url: str) -> None:
+    config, engine = seeded_at_0004(scratch_url)
     command.upgrade(config, "0005")
     query = text("SELECT id, due_on FROM allocations ORDER BY id")
     with engine.connect() as connection:
@@ -118,23 +135,15 @@ def test_0005_backfills_due_dates_and_downgrades_with_data(scratch_url: str) -> 
 def test_0010_indexes_unpaid_installments_by_loan_and_downgrades_with_data(
     scratch_url: str,
 ) -> None:
-    config = alembic_config(scratch_url)
-    command.upgrade(config, "0004")
-    engine = sync_engine(scratch_url)
-    with engine.begin() as connection:
-        for statement in SEED_0004:
-            connection.execute(text(statement), {"now": datetime(2024, 1, 1, tzinfo=UTC)})
+    config, engine = seeded_at_0004(scratch_url)
     command.upgrade(config, "0010")
-    indexes = {index["name"]: index for index in inspect(engine).get_indexes("installments")}
-    by_loan = indexes["ix_installments_unpaid_by_loan"]
-    assert by_loan["column_names"] == ["loan_id", "due_on"]
-    if engine.dialect.name == "postgresql":
-        assert by_loan["dialect_options"]["postgresql_include"] == [
-            "principal_due",
-            "interest_due",
-            "principal_paid",
-            "interest_paid",
-        ]
+    assert_index(
+        engine,
+        "installments",
+        "ix_installments_unpaid_by_loan",
+        ["loan_id", "due_on"],
+        ["principal_due", "interest_due", "principal_paid", "interest_paid"],
+    )
     unpaid = text("SELECT id FROM installments WHERE paid_off_on IS NULL ORDER BY loan_id, due_on")
     with engine.connect() as connection:
         before = connection.execute(unpaid).scalars().all()
@@ -154,24 +163,15 @@ def test_0010_indexes_unpaid_installments_by_loan_and_downgrades_with_data(
 def test_0012_carries_the_allocation_amounts_by_payment_date_and_downgrades_with_data(
     scratch_url: str,
 ) -> None:
-    config = alembic_config(scratch_url)
-    command.upgrade(config, "0004")
-    engine = sync_engine(scratch_url)
-    with engine.begin() as connection:
-        for statement in SEED_0004:
-            connection.execute(text(statement), {"now": datetime(2024, 1, 1, tzinfo=UTC)})
+    config, engine = seeded_at_0004(scratch_url)
     command.upgrade(config, "0012")
-    by_date = {index["name"]: index for index in inspect(engine).get_indexes("allocations")}[
-        "ix_allocations_paid_on"
-    ]
-    assert by_date["column_names"] == ["paid_on"]
-    if engine.dialect.name == "postgresql":
-        assert by_date["dialect_options"]["postgresql_include"] == [
-            "loan_id",
-            "due_on",
-            "principal",
-            "interest",
-        ]
+    assert_index(
+        engine,
+        "allocations",
+        "ix_allocations_paid_on",
+        ["paid_on"],
+        ["loan_id", "due_on", "principal", "interest"],
+    )
     paid = text("SELECT id, paid_on, principal FROM allocations ORDER BY paid_on, id")
     with engine.connect() as connection:
         before = connection.execute(paid).all()
