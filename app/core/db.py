@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -160,10 +167,6 @@ def create_engine(
     return engine
 
 
-def create_sessionmaker(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **kwargs)
-
-
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
@@ -171,19 +174,46 @@ class WriteInReadRequest(RuntimeError):
     """A GET or HEAD request tried to write: a programming error, never a user's."""
 
 
+class ServiceSession(Session):
+    """The service's ORM session. One whose `info` holds `READ_ONLY` (a GET or HEAD
+    request's, `refuse_writes`) raises `WriteInReadRequest` on any write. The guard is
+    registered once on this class rather than on each session: registering event listeners
+    per request cost about 5 % of a loan read's CPU."""
+
+
+READ_ONLY = "read_only"
+
+
+@event.listens_for(ServiceSession, "before_flush")
+def _no_flush_when_read_only(session: Session, _context: Any, _instances: Any) -> None:
+    if session.info.get(READ_ONLY) and (session.new or session.dirty or session.deleted):
+        raise WriteInReadRequest("a read request tried to write")
+
+
+@event.listens_for(ServiceSession, "do_orm_execute")
+def _no_write_statement_when_read_only(state: ORMExecuteState) -> None:
+    if state.session.info.get(READ_ONLY) and (
+        state.is_insert or state.is_update or state.is_delete
+    ):
+        raise WriteInReadRequest("a read request tried to write")
+
+
+def create_sessionmaker(bind: Any, **kwargs: Any) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        bind=bind,
+        expire_on_commit=False,
+        autoflush=False,
+        sync_session_class=ServiceSession,
+        **kwargs,
+    )
+
+
 def refuse_writes(session: AsyncSession) -> None:
     """Make the session raise `WriteInReadRequest` on any INSERT, UPDATE or DELETE, whether
-    flushed by the ORM or executed as a statement."""
-
-    @event.listens_for(session.sync_session, "before_flush")
-    def no_flush(sync_session: Any, _context: Any, _instances: Any) -> None:
-        if sync_session.new or sync_session.dirty or sync_session.deleted:
-            raise WriteInReadRequest("a read request tried to write")
-
-    @event.listens_for(session.sync_session, "do_orm_execute")
-    def no_write_statement(state: Any) -> None:
-        if state.is_insert or state.is_update or state.is_delete:
-            raise WriteInReadRequest("a read request tried to write")
+    flushed by the ORM or executed as a statement (a session of `create_sessionmaker`)."""
+    if not isinstance(session.sync_session, ServiceSession):
+        raise TypeError("refuse_writes needs a session made by create_sessionmaker")
+    session.sync_session.info[READ_ONLY] = True
 
 
 async def begin_read(session: AsyncSession) -> None:
