@@ -65,8 +65,8 @@ def decode_token_claims(token: str, secret: str, now: float | None = None) -> To
 
     A token is verified in full (signature, required claims, issue time, expiry) the first
     time a worker sees it; its claims and expiry are then kept, so that later requests with
-    the same token only compare its expiry with the clock. Verifying took about a fifth of
-    a loan read's CPU (docs/SCALING.md). Keeping them is safe: the claims of a given token
+    the same token only compare its expiry with the clock. Verifying took about 5 % of a
+    loan read's CPU (docs/SCALING.md). Keeping them is safe: the claims of a given token
     string never change, and whether the token has ended (password changed, user
     deactivated) is still read from the database on every request (`load_actor`). Only
     valid tokens are kept, at most `VERIFIED_TOKENS_KEPT`, the oldest forgotten first.
