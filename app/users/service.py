@@ -4,7 +4,7 @@ import hashlib
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Row, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.centres.models import Centre
@@ -30,7 +30,9 @@ ADDRESS_MAX_LENGTH = 64  # an IPv6 address with a zone fits; anything longer is 
 _DUMMY_HASH = hash_password_sync("timing-equaliser-not-a-password")
 
 
-def actor_of(user: User) -> Actor:
+def actor_of(user: User | Row[*tuple[Any, ...]]) -> Actor:
+    """The caller as the domains see it, from a user (its ORM object, or a row of
+    `ACTOR_OF_TOKEN`'s columns)."""
     return Actor(
         id=user.id,
         email=user.email,
@@ -191,15 +193,7 @@ async def load_actor(session: AsyncSession, claims: TokenClaims) -> Actor | None
             ACTOR_OF_TOKEN, {"user_id": claims.user_id, "generation": claims.generation}
         )
     ).one_or_none()
-    if row is None:
-        return None
-    return Actor(
-        id=row.id,
-        email=row.email,
-        full_name=row.full_name,
-        role=Role(row.role),
-        centre_id=row.centre_id,
-    )
+    return None if row is None else actor_of(row)
 
 
 async def list_users(
