@@ -87,8 +87,11 @@ def configure_logging(level: str) -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, DropQueryString) for f in access.filters):
         access.addFilter(DropQueryString())
-    # uvicorn's own loggers write through their handlers; route them to the JSON one.
+    # uvicorn's own loggers write through their handlers at levels of their own (INFO for
+    # the access log); route them to the JSON one at `level`, so that LOG_LEVEL=WARNING
+    # writes no line per request (nor pays for formatting and masking one).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         named = logging.getLogger(name)
         named.handlers = []
         named.propagate = True
+        named.setLevel(logging.NOTSET)
