@@ -1,5 +1,6 @@
 """Password hashing (argon2 through pwdlib) and signed access tokens (PyJWT)."""
 
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ VERIFIED_TOKENS_KEPT = 4096
 """How many verified tokens a worker remembers (a few hundred bytes each)."""
 
 _verified_tokens: dict[tuple[str, str], tuple[TokenClaims, float]] = {}
+_verified_tokens_lock = threading.Lock()
 
 
 def decode_token_claims(token: str, secret: str, now: float | None = None) -> TokenClaims | None:
@@ -82,9 +84,10 @@ def decode_token_claims(token: str, secret: str, now: float | None = None) -> To
     verified = _verify_token(token, secret)
     if verified is None:
         return None
-    if len(_verified_tokens) >= VERIFIED_TOKENS_KEPT:
-        _verified_tokens.pop(next(iter(_verified_tokens)), None)
-    _verified_tokens[key] = verified
+    with _verified_tokens_lock:  # the eviction iterates: no insertion by a thread meanwhile
+        if len(_verified_tokens) >= VERIFIED_TOKENS_KEPT:
+            _verified_tokens.pop(next(iter(_verified_tokens)), None)
+        _verified_tokens[key] = verified
     return verified[0]
 
 
