@@ -6,6 +6,7 @@ import os
 import secrets
 import shutil
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -200,8 +201,10 @@ def month_ends_store(
     ] = False,
 ) -> None:
     """Store the loans' positions at closed month ends, so that the portfolio as of those
-    dates reads them (run it on the first day of each month, e.g. from cron). Each month
-    end is one transaction; writes dated before it wait for it, then keep it exact."""
+    dates reads them, then fold the active loans' arrears up to the first day of this month,
+    so that the portfolio as of today reads only the installments due since (run it on the
+    first day of each month, e.g. from cron). Each month end is one transaction, the fold
+    one per 5,000 loans; writes dated before a month end wait for it, then keep it exact."""
     try:
         wanted = [date.fromisoformat(month_end)] if month_end else None
     except ValueError as exc:
@@ -216,6 +219,7 @@ def month_ends_store(
 
 def _store_month_ends(months: int, wanted: list[date] | None, *, again: bool = False) -> None:
     """Store `wanted`, or the last `months` closed month ends, saying what each took."""
+    from app.loans.arrears import fold_arrears, fold_date
     from app.loans.month_ends import month_ends_before, store_month_ends
 
     settings = get_settings()
@@ -230,12 +234,20 @@ def _store_month_ends(months: int, wanted: list[date] | None, *, again: bool = F
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
+            sessionmaker = create_sessionmaker(engine)
             await store_month_ends(
-                create_sessionmaker(engine),
+                sessionmaker,
                 wanted or month_ends_before(today, months),
                 today=today,
                 again=again,
                 on_done=said,
+            )
+            started = time.perf_counter()
+            through = fold_date(today)
+            folded = await fold_arrears(sessionmaker, through=through, today=today)
+            typer.echo(
+                f"arrears folded up to {through}: {folded:,} active loans "
+                f"in {time.perf_counter() - started:.1f} s"
             )
         finally:
             await engine.dispose()

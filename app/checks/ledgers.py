@@ -15,6 +15,7 @@ with what is stored:
 - the disbursement and write-off transactions (amount = principal, amount = the written
   off amount);
 - the loan's summary columns: `paid_principal`, `paid_interest`, `oldest_unpaid_due_on`,
+  `overdue_amount` (what the installments due before `overdue_through` still owe),
   `outstanding_principal` (principal minus principal repaid while active or repaid, else
   0), `status` and `closed_on` (repaid on the replay's closing date, else active), and
   `written_off_amount` (principal minus principal repaid);
@@ -114,6 +115,7 @@ def check_loan(
         for name in ("outstanding_principal", "paid_principal", "paid_interest"):
             compare(name, getattr(loan, name), ZERO)
         compare("oldest_unpaid_due_on", loan.oldest_unpaid_due_on, None)
+        compare("overdue_amount", loan.overdue_amount, ZERO)
         return found
 
     _check_schedule(loan, installments, compare)
@@ -173,6 +175,11 @@ def check_loan(
     compare("paid_principal", loan.paid_principal, paid_principal)
     compare("paid_interest", loan.paid_interest, paid_interest)
     compare("oldest_unpaid_due_on", loan.oldest_unpaid_due_on, oldest_unpaid)
+    compare(
+        "overdue_amount",
+        loan.overdue_amount,
+        ledger.unpaid_due_before(result.installments, loan.overdue_through),
+    )
     if loan.status == "written_off":
         compare("outstanding_principal", loan.outstanding_principal, ZERO)
         compare("written_off_amount", loan.written_off_amount, loan.principal - paid_principal)

@@ -338,6 +338,16 @@ class Position:
     interest_repaid: Decimal
 
 
+def unpaid_due_before(states: Iterable[InstallmentState], before: date | None) -> Decimal:
+    """What the installments due before ``before`` still owe: the sum of principal plus
+    interest due minus paid over those installments (fully paid ones owe 0). 0 when
+    ``before`` is None. With the states as of today and ``before`` on or before today, this
+    is the part of today's arrears that the loan row keeps as ``overdue_amount``."""
+    if before is None:
+        return ZERO
+    return sum((state.remaining for state in states if state.due_on < before), ZERO)
+
+
 def position_as_of(
     installments: Sequence[InstallmentDue],
     allocations: Iterable[Allocation],

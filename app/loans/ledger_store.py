@@ -243,7 +243,9 @@ def summary_of(
 ) -> dict[str, Any]:
     """The loan's summary columns from its installments' states. An active or repaid loan
     is `repaid` (closed on `closed_on`) when `closed_on` is given, else `active`; a
-    written-off loan keeps its status and owes no outstanding principal."""
+    written-off loan keeps its status and owes no outstanding principal. `overdue_amount`
+    is what the installments due before the loan's `overdue_through` still owe (the
+    through date itself only moves with `fold_arrears`)."""
     paid_principal = sum((state.principal_paid for state in states), ZERO)
     paid_interest = sum((state.interest_paid for state in states), ZERO)
     oldest_unpaid = min((state.due_on for state in states if not state.is_fully_paid), default=None)
@@ -259,6 +261,7 @@ def summary_of(
         "paid_principal": paid_principal,
         "paid_interest": paid_interest,
         "oldest_unpaid_due_on": oldest_unpaid,
+        "overdue_amount": ledger.unpaid_due_before(states, loan.overdue_through),
         "outstanding_principal": outstanding,
         "status": new_status,
         "closed_on": new_closed_on,

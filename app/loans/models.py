@@ -80,6 +80,9 @@ class Loan(Versioned, Base):
         Index("ix_loans_product_id", "product_id"),
         Index("ix_loans_lender_id", "lender_id"),
         Index("ix_loans_status_oldest_unpaid", "status", "oldest_unpaid_due_on"),
+        # The latest fold of the arrears, and the active loans not folded that far
+        # (app/loans/positions.py, `current_loan_positions`).
+        Index("ix_loans_status_overdue_through", "status", "overdue_through"),
         UniqueConstraint("lender_id", "reference", name="uq_loans_lender_reference"),
     )
 
@@ -114,6 +117,14 @@ class Loan(Versioned, Base):
     paid_principal: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     paid_interest: Mapped[Decimal] = mapped_column(MONEY, default=Decimal("0.00"))
     oldest_unpaid_due_on: Mapped[date | None] = mapped_column(Date)
+    # The arrears folded into the row (docs/ARITHMETIC.md, "Arrears folded into the loan"):
+    # what the installments due before `overdue_through` still owe, kept by every ledger
+    # write; `tracker month-ends store` moves `overdue_through` to the current month's first
+    # day. NULL: nothing folded yet (`overdue_amount` is 0).
+    overdue_through: Mapped[date | None] = mapped_column(Date)
+    overdue_amount: Mapped[Decimal] = mapped_column(
+        MONEY, default=Decimal("0.00"), server_default=text("0")
+    )
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
@@ -123,14 +134,17 @@ class Installment(Base):
         UniqueConstraint("loan_id", "seq"),
         Index("ix_installments_due_on", "due_on"),
         # The installments not fully paid today, by due date: the overdue ones behind
-        # today's arrears and any past date's position are a range of this small index
-        # (one loan's open installments come through ix_installments_unpaid_by_loan).
+        # any past date's position, and those due since the loans' `overdue_through`
+        # behind today's arrears, are a range of this small index, which carries their
+        # amounts (INCLUDE, PostgreSQL) for an index-only scan (one loan's open
+        # installments come through ix_installments_unpaid_by_loan).
         Index(
             "ix_installments_unpaid",
             "due_on",
             "loan_id",
             postgresql_where=text("paid_off_on IS NULL"),
             sqlite_where=text("paid_off_on IS NULL"),
+            postgresql_include=["principal_due", "interest_due", "principal_paid", "interest_paid"],
         ),
         # The same installments by loan, carrying their amounts (INCLUDE, PostgreSQL): the
         # arrears of the loans in arrears today, and the unpaid part of any past date's

@@ -264,37 +264,57 @@ def current_loan_positions(
     state kept up to date on each row is the state as of any such date. The caller
     chooses; past dates must use ``loan_positions_as_of``.
 
-    Reads ``loans`` (event dates, ``status``, the summary columns ``outstanding_principal``
-    and ``oldest_unpaid_due_on``, maintained in the same transaction as every repayment,
-    reversal and write-off) and, only for loans whose oldest unpaid installment is due
-    before ``as_of``, their still-unpaid installments (``paid_off_on IS NULL``, current
-    ``principal_paid`` / ``interest_paid``) to sum the arrears: loans in arrears come from
-    ``ix_loans_status_oldest_unpaid``, their installments from
-    ``ix_installments_unpaid_by_loan`` (an index-only scan on PostgreSQL, which carries the
-    amounts).
+    Reads ``loans`` (event dates, ``status`` and the summary columns, maintained in the
+    same transaction as every repayment, reversal and write-off) and, for the arrears
+    (docs/ARITHMETIC.md, "Arrears folded into the loan"), ``overdue_amount`` (what the
+    installments due before the loan's ``overdue_through`` still owe) plus what the
+    installments due from ``overdue_through`` to the day before ``as_of`` still owe. That
+    second sum comes from one of two subqueries, so that the common case is one range of
+    due dates:
+
+    - for the loans folded through F, the latest ``overdue_through`` of any active loan
+      (where the monthly fold moved them; one index probe of
+      ``ix_loans_status_overdue_through``): the unpaid installments due in [F, as_of),
+      summed by loan, a range of ``ix_installments_unpaid`` (index-only on PostgreSQL,
+      which carries the amounts) joined to the loans whose ``overdue_through`` is F;
+    - for the other loans in arrears (``overdue_through`` NULL or before F: never folded,
+      or active again after a reversal): their unpaid installments due from their own
+      ``overdue_through`` (or from the first) to the day before ``as_of``, through
+      ``ix_installments_unpaid_by_loan``.
+
+    ``overdue_through`` is never after the day it was set, so it is on or before ``as_of``.
     """
     outstanding = and_(Loan.status == "active", loan_is_outstanding(as_of))
     if loan_filter is not None:
         outstanding = and_(outstanding, loan_filter)
-    in_arrears = (
-        select(
-            Installment.loan_id.label("loan_id"),
-            func.sum(
-                Installment.principal_due
-                + Installment.interest_due
-                - Installment.principal_paid
-                - Installment.interest_paid
-            ).label("arrears_amount"),
-        )
+    latest_fold = (
+        select(func.max(Loan.overdue_through)).where(Loan.status == "active").scalar_subquery()
+    )
+    unpaid = (
+        Installment.principal_due
+        + Installment.interest_due
+        - Installment.principal_paid
+        - Installment.interest_paid
+    )
+    open_and_due = and_(Installment.paid_off_on.is_(None), Installment.due_on < as_of)
+    since_latest_fold = (
+        select(Installment.loan_id.label("loan_id"), func.sum(unpaid).label("amount"))
+        .where(open_and_due, Installment.due_on >= latest_fold)
+        .group_by(Installment.loan_id)
+        .subquery("since_latest_fold")
+    )
+    since_own_fold = (
+        select(Installment.loan_id.label("loan_id"), func.sum(unpaid).label("amount"))
         .join(Loan, Loan.id == Installment.loan_id)
         .where(
             outstanding,
+            or_(Loan.overdue_through.is_(None), Loan.overdue_through < latest_fold),
             Loan.oldest_unpaid_due_on < as_of,
-            Installment.paid_off_on.is_(None),
-            Installment.due_on < as_of,
+            open_and_due,
+            or_(Loan.overdue_through.is_(None), Installment.due_on >= Loan.overdue_through),
         )
         .group_by(Installment.loan_id)
-        .subquery("in_arrears")
+        .subquery("since_own_fold")
     )
     # The oldest unpaid installment is the oldest overdue one exactly when it is due before
     # as_of; otherwise nothing is overdue.
@@ -309,10 +329,20 @@ def current_loan_positions(
             Loan.lender_id.label("lender_id"),
             Loan.product_id.label("product_id"),
             _money(Loan.outstanding_principal).label("outstanding_principal"),
-            _money(func.coalesce(in_arrears.c.arrears_amount, 0)).label("arrears_amount"),
+            # A loan is folded through the latest fold or not: one join at most matches.
+            _money(
+                Loan.overdue_amount
+                + func.coalesce(since_latest_fold.c.amount, since_own_fold.c.amount, 0)
+            ).label("arrears_amount"),
             _date(oldest_overdue).label("oldest_overdue_due_on"),
         )
-        .outerjoin(in_arrears, in_arrears.c.loan_id == Loan.id)
+        .outerjoin(
+            since_latest_fold,
+            and_(
+                since_latest_fold.c.loan_id == Loan.id, Loan.overdue_through == latest_fold
+            ),
+        )
+        .outerjoin(since_own_fold, since_own_fold.c.loan_id == Loan.id)
         .where(outstanding)
     )
 
