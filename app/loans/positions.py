@@ -338,9 +338,7 @@ def current_loan_positions(
         )
         .outerjoin(
             since_latest_fold,
-            and_(
-                since_latest_fold.c.loan_id == Loan.id, Loan.overdue_through == latest_fold
-            ),
+            and_(since_latest_fold.c.loan_id == Loan.id, Loan.overdue_through == latest_fold),
         )
         .outerjoin(since_own_fold, since_own_fold.c.loan_id == Loan.id)
         .where(outstanding)
