@@ -212,6 +212,7 @@ def month_ends_store(
         raise typer.Exit(code=1) from exc
     try:
         _store_month_ends(months, wanted, again=again)
+        _fold_arrears()
     except DomainError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from exc
@@ -219,7 +220,6 @@ def month_ends_store(
 
 def _store_month_ends(months: int, wanted: list[date] | None, *, again: bool = False) -> None:
     """Store `wanted`, or the last `months` closed month ends, saying what each took."""
-    from app.loans.arrears import fold_arrears, fold_date
     from app.loans.month_ends import month_ends_before, store_month_ends
 
     settings = get_settings()
@@ -234,25 +234,41 @@ def _store_month_ends(months: int, wanted: list[date] | None, *, again: bool = F
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
-            sessionmaker = create_sessionmaker(engine)
             await store_month_ends(
-                sessionmaker,
+                create_sessionmaker(engine),
                 wanted or month_ends_before(today, months),
                 today=today,
                 again=again,
                 on_done=said,
             )
-            started = time.perf_counter()
-            through = fold_date(today)
-            folded = await fold_arrears(sessionmaker, through=through, today=today)
-            typer.echo(
-                f"arrears folded up to {through}: {folded:,} active loans "
-                f"in {time.perf_counter() - started:.1f} s"
-            )
         finally:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def _fold_arrears() -> None:
+    """Fold every active loan's arrears up to the first day of today's month, saying how
+    many and how long it took."""
+    from app.loans.arrears import fold_arrears, fold_date
+
+    settings = get_settings()
+    today = settings.today()
+    through = fold_date(today)
+
+    async def run() -> int:
+        engine = create_engine(settings.database_url)
+        try:
+            return await fold_arrears(create_sessionmaker(engine), through=through, today=today)
+        finally:
+            await engine.dispose()
+
+    started = time.perf_counter()
+    folded = asyncio.run(run())
+    typer.echo(
+        f"arrears folded up to {through}: {folded:,} active loans "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 @month_ends_cli.command("check")
@@ -337,6 +353,7 @@ def demo_data(
     else:
         if month_ends:
             _store_month_ends(month_ends, None)
+        _fold_arrears()
         DEMO_CREDENTIALS.parent.mkdir(parents=True, exist_ok=True)
         DEMO_CREDENTIALS.write_text("".join(f"{e}\t{p}\t{r}\n" for e, p, r in credentials))
         DEMO_CREDENTIALS.chmod(0o600)

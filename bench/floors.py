@@ -76,8 +76,53 @@ def _grouped(key: str) -> tuple[str, str]:
 
 
 def portfolio_today_sql(group_by: str, one_centre: bool) -> str:
-    """As of today ($1): the loans' summary columns, plus the still-unpaid overdue
-    installments of the loans whose oldest unpaid installment is due before today."""
+    """As of today ($1): the loans' summary columns with their folded arrears
+    (`overdue_amount`), plus what the installments due since the fold still owe: for the
+    loans folded at the latest fold date F, the unpaid installments due in [F, $1); for
+    the others, those due from their own `overdue_through` (or from the first)."""
+    join, key = _grouped(PORTFOLIO_KEYS[group_by])
+    centre = "AND l.centre_id = $2" if one_centre else ""
+    unpaid = "i.principal_due + i.interest_due - i.principal_paid - i.interest_paid"
+    return f"""
+WITH latest AS (
+  SELECT max(overdue_through) AS f FROM loans WHERE status = 'active'
+), p AS (
+  SELECT l.id, l.centre_id, l.holder_id, l.outstanding_principal AS op, l.overdue_amount,
+         l.overdue_through,
+         CASE WHEN l.oldest_unpaid_due_on < $1 THEN l.oldest_unpaid_due_on END AS oldest
+  FROM loans l
+  WHERE l.status = 'active' AND l.disbursed_on <= $1 {centre}
+), since_latest AS (
+  SELECT i.loan_id, sum({unpaid}) AS amount
+  FROM installments i
+  WHERE i.paid_off_on IS NULL AND i.due_on < $1 AND i.due_on >= (SELECT f FROM latest)
+  GROUP BY i.loan_id
+), since_own AS (
+  SELECT i.loan_id, sum({unpaid}) AS amount
+  FROM loans l JOIN installments i ON i.loan_id = l.id
+  WHERE l.status = 'active' AND l.oldest_unpaid_due_on < $1 {centre}
+    AND (l.overdue_through IS NULL OR l.overdue_through < (SELECT f FROM latest))
+    AND i.paid_off_on IS NULL AND i.due_on < $1
+    AND i.due_on >= coalesce(l.overdue_through, '-infinity'::date)
+  GROUP BY i.loan_id
+), rows AS (
+  SELECT {key} AS key, p.holder_id, p.op,
+         p.overdue_amount + coalesce(s.amount, o.amount, 0) AS arrears,
+         coalesce($1 - p.oldest, 0) AS dpd
+  FROM p
+  LEFT JOIN since_latest s ON s.loan_id = p.id AND p.overdue_through = (SELECT f FROM latest)
+  LEFT JOIN since_own o ON o.loan_id = p.id {join}
+)
+SELECT GROUPING(key) AS is_total, key,
+       {_aggregates("dpd")}
+FROM rows GROUP BY GROUPING SETS ((key), ())
+"""
+
+
+def portfolio_today_unfolded_sql(group_by: str, one_centre: bool) -> str:
+    """As of today ($1), without the folded arrears: the loans' summary columns, plus the
+    still-unpaid overdue installments of the loans whose oldest unpaid installment is due
+    before today (the report's statement before arrears were folded into the loan row)."""
     join, key = _grouped(PORTFOLIO_KEYS[group_by])
     centre = "AND l.centre_id = $2" if one_centre else ""
     return f"""

@@ -539,7 +539,15 @@ def report_cases(size: Size) -> list[ReportCase]:
     flows_from, flows_to = months_back(today, 12), today.replace(day=1) - timedelta(days=1)
     cases = []
     for label, as_of, variants in (
-        ("today", today, (floors.portfolio_today_sql, floors.portfolio_open_installments_sql)),
+        (
+            "today",
+            today,
+            (
+                floors.portfolio_today_sql,
+                floors.portfolio_today_unfolded_sql,
+                floors.portfolio_open_installments_sql,
+            ),
+        ),
         ("month end", month_end, MONTH_END_VARIANTS),
         ("137 days ago", past, STORED_MONTH_VARIANTS),
         ("365 days ago", year_ago, STORED_MONTH_VARIANTS),

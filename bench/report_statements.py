@@ -202,7 +202,15 @@ async def main() -> None:
                 "365 days ago": today - timedelta(days=365),
             }
             cases: list[tuple[str, date, Variants]] = [
-                ("today", today, [floors.portfolio_today_sql, floors.portfolio_delta_sql])
+                (
+                    "today",
+                    today,
+                    [
+                        floors.portfolio_today_sql,
+                        floors.portfolio_today_unfolded_sql,
+                        floors.portfolio_delta_sql,
+                    ],
+                )
             ]
             for label, as_of in past.items():
                 cases.append((label, as_of, await past_variants(connection, as_of)))

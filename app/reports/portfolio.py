@@ -5,9 +5,10 @@ One statement: the grouped figures and the total (the total's distinct borrowers
 the sum of the groups') over one position row per outstanding loan, in one pass with
 GROUPING SETS on PostgreSQL, or as a UNION ALL over a CTE computed once on SQLite:
 
-- as of today or later, `current_loan_positions`: the loans' summary columns plus the
-  still-unpaid installments of loans in arrears (`ix_loans_status_oldest_unpaid`,
-  `ix_installments_unpaid_by_loan`);
+- as of today or later, `current_loan_positions`: the loans' summary columns, their
+  folded arrears (`overdue_amount`) and the still-unpaid installments due since their
+  fold (`ix_installments_unpaid`; `ix_installments_unpaid_by_loan` for a loan not folded
+  lately);
 - as of a stored month end (app/loans/month_ends.py), the positions stored for that date;
 - as of an earlier date of a month whose end is stored, those stored positions minus the
   payments made between the date and the month end (`positions_from_month_end`);

@@ -127,6 +127,20 @@ def test_a_generated_portfolio_passes_db_check_and_has_the_stated_shape(
     checked = run_cli(url, monkeypatch, "db", "check", "--sample", "0")
     assert checked.exit_code == 0, checked.output
     assert "4000 loans checked, 0 mismatches" in checked.output
+    stored = run_cli(url, monkeypatch, "month-ends", "store")
+    assert stored.exit_code == 0, stored.output
+    (active,) = query(url, "SELECT count(*) FROM loans WHERE status = 'active'")
+    assert f"arrears folded up to 2026-11-01: {active[0]:,} active loans" in stored.output
+    (not_folded,) = query(
+        url,
+        "SELECT count(*) FROM loans WHERE status = 'active'"
+        " AND (overdue_through IS NULL OR overdue_through <> '2026-11-01')",
+    )
+    assert not_folded[0] == 0
+    (folded,) = query(url, "SELECT sum(overdue_amount) FROM loans WHERE status = 'active'")
+    assert Decimal(str(folded[0])) > 0
+    checked = run_cli(url, monkeypatch, "db", "check", "--sample", "0")
+    assert "4000 loans checked, 0 mismatches" in checked.output, checked.output
 
     (women,) = query(
         url, "SELECT avg(CASE WHEN gender = 'female' THEN 1.0 ELSE 0 END) FROM holders"

@@ -582,8 +582,11 @@ def loan_rows(story: LoanStory, ids: IdBlock) -> LoanRows:
         approved_on,
         rejected_on, story.rejection_reason, disbursed_on, first_due_on, closed_on,
         written_off_on, written_off_amount, write_off_reason, outstanding, paid_principal,
-        paid_interest, oldest_unpaid, story.adviser_id, story.applied_at, updated_at, version,
+        paid_interest, oldest_unpaid, None, ZERO, story.adviser_id, story.applied_at,
+        updated_at, version,
     )  # fmt: skip
+    # Not folded (overdue_through NULL, nothing owed before it): `tracker demo-data` folds
+    # the active loans after loading, as the monthly job does.
     ended_on = closed_on if status == "repaid" else written_off_on
     return LoanRows(loan_row, installment_rows, transaction_rows, allocation_rows, status, ended_on)
 

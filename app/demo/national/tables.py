@@ -22,7 +22,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "approved_on",
         "rejected_on", "rejection_reason", "disbursed_on", "first_due_on", "closed_on",
         "written_off_on", "written_off_amount", "write_off_reason", "outstanding_principal",
-        "paid_principal", "paid_interest", "oldest_unpaid_due_on", "created_by",
+        "paid_principal", "paid_interest", "oldest_unpaid_due_on", "overdue_through",
+        "overdue_amount", "created_by",
         "created_at", "updated_at", "version",
     ),
     "installments": (
