@@ -107,32 +107,51 @@ def age_band(birth_date: Any, as_of: date) -> ColumnElement[str]:
 
 
 @dataclass(frozen=True)
+class _Labels:
+    """Where a group key's label is read: `name` of the `table` row whose `id` is the key."""
+
+    table: FromClause
+    id: ColumnElement[Any] | InstrumentedAttribute[Any]
+    name: ColumnElement[Any] | InstrumentedAttribute[Any]
+
+
+@dataclass(frozen=True)
 class _Grouping:
     key: ColumnElement[Any] | InstrumentedAttribute[Any]
-    label: ColumnElement[Any] | InstrumentedAttribute[Any] | None
     source: FromClause
+    labels: _Labels | None
 
 
 def _grouping(group_by: PortfolioGroup, positions: FromClause, as_of: date) -> _Grouping:
     by_holder = positions.join(Holder, Holder.id == positions.c.holder_id)
     match group_by:
         case PortfolioGroup.centre:
-            source = positions.join(Centre, Centre.id == positions.c.centre_id)
-            return _Grouping(positions.c.centre_id, Centre.name, source)
+            labels = _Labels(Centre.__table__, Centre.id, Centre.name)
+            return _Grouping(positions.c.centre_id, positions, labels)
         case PortfolioGroup.lender:
-            source = positions.join(Lender, Lender.id == positions.c.lender_id)
-            return _Grouping(positions.c.lender_id, Lender.name, source)
+            labels = _Labels(Lender.__table__, Lender.id, Lender.name)
+            return _Grouping(positions.c.lender_id, positions, labels)
         case PortfolioGroup.product:
-            source = positions.join(LoanProduct, LoanProduct.id == positions.c.product_id)
-            return _Grouping(positions.c.product_id, LoanProduct.name, source)
+            labels = _Labels(LoanProduct.__table__, LoanProduct.id, LoanProduct.name)
+            return _Grouping(positions.c.product_id, positions, labels)
         case PortfolioGroup.adviser:
-            source = by_holder.outerjoin(User, User.id == Holder.adviser_id)
-            return _Grouping(Holder.adviser_id, User.full_name, source)
+            labels = _Labels(User.__table__, User.id, User.full_name)
+            return _Grouping(Holder.adviser_id, by_holder, labels)
         case PortfolioGroup.age_band:
-            return _Grouping(age_band(Holder.birth_date, as_of), None, by_holder)
+            return _Grouping(age_band(Holder.birth_date, as_of), by_holder, None)
         case _:
             column = getattr(Holder, group_by.value)
-            return _Grouping(column, None, by_holder)
+            return _Grouping(column, by_holder, None)
+
+
+def _labelled(grouped: FromClause, labels: _Labels | None) -> Select[Any]:
+    """The grouped rows with their label, read after the aggregation (one lookup per
+    group): grouping on the key alone keeps the label's text out of the sort."""
+    if labels is None:
+        return select(*grouped.c, null().label("label"))
+    return select(*grouped.c, labels.name.label("label")).select_from(
+        grouped.outerjoin(labels.table, labels.id == grouped.c.key)
+    )
 
 
 def more_days_past_due_than(
@@ -187,15 +206,16 @@ def portfolio_statement(
 ) -> Select[Any] | CompoundSelect[Any]:
     """The grouped rows and the total row (`is_total` = 1), in one statement.
 
-    The position rows (`positions_select`) joined to `holders` (borrower attributes and
-    adviser), `centres`, `lenders`, `loan_products` or `users` (labels). The total is
+    The position rows (`positions_select`), joined to `holders` when the key is a
+    borrower's attribute or adviser, grouped on the key alone; the label (the name of the
+    centre, lender, product or adviser) is read after the aggregation. The total is
     aggregated over the positions themselves, as its distinct borrowers are not the sum of
     the groups'. The group key is computed in an inner query and grouped on by name
     outside, so that a key built from parameters (age bands) is one expression to
     PostgreSQL.
 
     With `grouping_sets` (PostgreSQL), one pass over the positions computes the groups and
-    the total (`GROUPING SETS ((key, label), ())`); otherwise (SQLite has no grouping sets)
+    the total (`GROUPING SETS ((key), ())`); otherwise (SQLite has no grouping sets)
     the positions are a CTE read twice, by the grouped SELECT and by the total's, joined
     by UNION ALL. The figures are the same expressions (`_figures`) either way.
 
@@ -208,11 +228,9 @@ def portfolio_statement(
     else:
         positions = rows.cte("positions")
     grouping = _grouping(group_by, positions, as_of)
-    label = grouping.label if grouping.label is not None else null()
     keyed = (
         select(
             grouping.key.label("key"),
-            label.label("label"),
             positions.c.holder_id,
             positions.c.outstanding_principal,
             positions.c.arrears_amount,
@@ -222,25 +240,28 @@ def portfolio_statement(
         .subquery("keyed")
     )
     if grouping_sets:
-        return select(
-            func.grouping(keyed.c.key).label("is_total"),
-            keyed.c.key,
-            keyed.c.label,
-            *_figures(keyed, as_of),
-        ).group_by(func.grouping_sets(tuple_(keyed.c.key, keyed.c.label), tuple_()))
-    grouped = select(
-        literal_column("0").label("is_total"),
-        keyed.c.key,
-        keyed.c.label,
-        *_figures(keyed, as_of),
-    ).group_by(keyed.c.key, keyed.c.label)
+        both = (
+            select(
+                func.grouping(keyed.c.key).label("is_total"),
+                keyed.c.key,
+                *_figures(keyed, as_of),
+            )
+            .group_by(func.grouping_sets(tuple_(keyed.c.key), tuple_()))
+            .subquery("grouped")
+        )
+        return _labelled(both, grouping.labels)
+    grouped = (
+        select(literal_column("0").label("is_total"), keyed.c.key, *_figures(keyed, as_of))
+        .group_by(keyed.c.key)
+        .subquery("grouped")
+    )
     total = select(
         literal_column("1").label("is_total"),
         null().label("key"),
-        null().label("label"),
         *_figures(positions, as_of),
+        null().label("label"),
     ).select_from(positions)
-    return union_all(grouped, total)
+    return union_all(_labelled(grouped, grouping.labels), total)
 
 
 def _row(key: GroupKey | None, label: str, row: Row[Any]) -> PortfolioRow:
