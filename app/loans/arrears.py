@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.errors import RuleViolation
 from app.loans.models import Installment, Loan, LoanStatus
+from app.loans.positions import still_owed_on_installment
 
 __all__ = ["FOLD_BATCH", "fold_arrears", "fold_date", "fold_loans"]
 
@@ -47,17 +48,7 @@ async def fold_loans(session: AsyncSession, loan_ids: Sequence[int], through: da
         select(Loan.id).where(Loan.id.in_(loan_ids)).order_by(Loan.id).with_for_update()
     )
     still_owed = (
-        select(
-            func.coalesce(
-                func.sum(
-                    Installment.principal_due
-                    + Installment.interest_due
-                    - Installment.principal_paid
-                    - Installment.interest_paid
-                ),
-                0,
-            )
-        )
+        select(func.coalesce(func.sum(still_owed_on_installment()), 0))
         .where(
             Installment.loan_id == Loan.id,
             Installment.paid_off_on.is_(None),

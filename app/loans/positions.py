@@ -44,6 +44,7 @@ __all__ = [
     "loan_positions_as_of",
     "loan_positions_at_dates",
     "overdue_amounts_as_of",
+    "still_owed_on_installment",
 ]
 
 PositionSelect = Select[int, int, int, int, int, Decimal, Decimal, date | None]
@@ -56,6 +57,16 @@ OverdueSelect = Select[int, int, date, Decimal]
 DatedPositionSelect = Select[date, int, int, int, Decimal, date | None]
 """Rows of (as_of, loan_id, centre_id, holder_id, outstanding_principal,
 oldest_overdue_due_on)."""
+
+
+def still_owed_on_installment() -> ColumnElement[Any]:
+    """What an installment still owes today: principal plus interest due minus paid."""
+    return (
+        Installment.principal_due
+        + Installment.interest_due
+        - Installment.principal_paid
+        - Installment.interest_paid
+    )
 
 
 def loan_is_outstanding(as_of: date) -> ColumnElement[bool]:
@@ -144,12 +155,7 @@ def loan_positions_as_of(
         select(
             Installment.loan_id.label("loan_id"),
             literal(0).label("principal"),
-            (
-                Installment.principal_due
-                + Installment.interest_due
-                - Installment.principal_paid
-                - Installment.interest_paid
-            ).label("past_due"),
+            still_owed_on_installment().label("past_due"),
             Installment.due_on.label("overdue_due_on"),
         )
         .join(loans, loans.c.id == Installment.loan_id)
@@ -231,12 +237,7 @@ def overdue_amounts_as_of(
         select(
             Installment.loan_id.label("loan_id"),
             Installment.due_on.label("due_on"),
-            (
-                Installment.principal_due
-                + Installment.interest_due
-                - Installment.principal_paid
-                - Installment.interest_paid
-            ).label("amount"),
+            still_owed_on_installment().label("amount"),
         )
         .join(loans_cte, loans_cte.c.id == Installment.loan_id)
         .where(Installment.paid_off_on.is_(None), Installment.due_on < as_of)
@@ -290,12 +291,7 @@ def current_loan_positions(
     latest_fold = (
         select(func.max(Loan.overdue_through)).where(Loan.status == "active").scalar_subquery()
     )
-    unpaid = (
-        Installment.principal_due
-        + Installment.interest_due
-        - Installment.principal_paid
-        - Installment.interest_paid
-    )
+    unpaid = still_owed_on_installment()
     open_and_due = and_(Installment.paid_off_on.is_(None), Installment.due_on < as_of)
     since_latest_fold = (
         select(Installment.loan_id.label("loan_id"), func.sum(unpaid).label("amount"))
