@@ -27,7 +27,9 @@ Message = dict[str, Any]
 async def call(
     app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body: bytes
 ) -> tuple[int, bytes]:
-    """One request through the ASGI application: its status and body."""
+    """One request through the ASGI application: its status and body. `path` may carry a
+    query string (`/api/v1/loans?limit=500`)."""
+    path, _, query = path.partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -36,7 +38,7 @@ async def call(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "headers": [(b"host", b"bench"), (b"content-length", str(len(body)).encode()), *headers],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 80),
