@@ -113,8 +113,8 @@ async def repay(
     async with connection.transaction():
         await connection.fetchrow(USER_SQL, user_id)
         loan = await connection.fetchrow(
-            "SELECT id, status, centre_id, principal, paid_principal, paid_interest "
-            "FROM loans WHERE id = $1 FOR UPDATE",
+            "SELECT id, status, centre_id, principal, paid_principal, paid_interest, "
+            "overdue_through FROM loans WHERE id = $1 FOR UPDATE",
             loan_id,
         )
         if loan is None:
@@ -149,6 +149,20 @@ async def repay(
         if left > 0:
             return 422, {"detail": "amount above what the loan owes"}
         paid_principal, paid_interest = sum(principals, Decimal(0)), sum(interests, Decimal(0))
+        # The loan keeps what its installments due before `overdue_through` still owe
+        # (docs/ARITHMETIC.md, "Arrears folded into the loan"): what this payment puts on
+        # them comes off it, as the service's write does.
+        through = loan["overdue_through"]
+        folded_paid = sum(
+            (
+                principal + interest
+                for principal, interest, due_on in zip(
+                    principals, interests, due_dates, strict=True
+                )
+                if through is not None and due_on < through
+            ),
+            Decimal(0),
+        )
         now = datetime.now(UTC)
         transaction_id = await connection.fetchval(
             "INSERT INTO loan_transactions (loan_id, kind, amount, effective_on, "
@@ -189,6 +203,7 @@ async def repay(
             "UPDATE loans SET paid_principal = paid_principal + $2, "
             "paid_interest = paid_interest + $3, "
             "outstanding_principal = outstanding_principal - $2, oldest_unpaid_due_on = $4, "
+            "overdue_amount = overdue_amount - $8, "
             "status = CASE WHEN $5 THEN 'repaid' ELSE status END, "
             "closed_on = CASE WHEN $5 THEN $6::date ELSE closed_on END, "
             "version = version + 1, updated_at = $7 WHERE id = $1",
@@ -199,6 +214,7 @@ async def repay(
             repaid,
             paid_on,
             now,
+            folded_paid,
         )
         await connection.execute(
             "INSERT INTO audit_events (occurred_at, actor_id, action, entity, entity_id, "
